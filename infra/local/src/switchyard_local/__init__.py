@@ -1,0 +1,1 @@
+"""The local runtime: Switchyard on one machine, with moto as the embedded AWS."""

@@ -1,0 +1,138 @@
+"""Embedded AWS: moto in server mode, in a child process, on 127.0.0.1.
+
+A child process rather than a thread keeps moto's work off the caller's GIL
+and lets a stop be a real stop. It binds 127.0.0.1 only: moto's own default is
+0.0.0.0, which would expose the embedded AWS to the network.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from types import TracebackType
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+}
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+class MotoServerError(RuntimeError):
+    """The moto server could not be started or did not answer."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def aws_environment(endpoint_url: str | None = None) -> dict[str, str]:
+    """Fake credentials and a fixed region, and the endpoint when there is one."""
+    env = dict(FAKE_CREDENTIALS)
+    env["AWS_DEFAULT_REGION"] = REGION
+    env["AWS_REGION"] = REGION
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    return env
+
+
+class MotoServer:
+    """Start, probe, reset and stop a moto server on a free loopback port."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        log_path: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.log_path = log_path
+        self.extra_env = extra_env or {}
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "MotoServer":
+        """Start the server and wait until it answers."""
+        env = {**os.environ, **FAKE_CREDENTIALS, **self.extra_env}
+        env.setdefault("AWS_DEFAULT_REGION", REGION)
+        # The server must never call out to real AWS for anything it lacks.
+        env.pop("AWS_ENDPOINT_URL", None)
+        self._log = open(self.log_path or os.devnull, "ab")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        self._wait_until_ready(timeout)
+        return self
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise MotoServerError(
+                    f"moto server exited with code {self._process.returncode} "
+                    f"before answering on {self.endpoint_url}"
+                )
+            try:
+                with urllib.request.urlopen(  # noqa: S310 - loopback only
+                    f"{self.endpoint_url}/moto-api/data.json", timeout=1
+                ):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        self.stop()
+        raise MotoServerError(
+            f"moto server did not answer on {self.endpoint_url} within {timeout}s"
+        )
+
+    def reset(self) -> None:
+        """Forget every resource: each test starts from an empty AWS."""
+        request = urllib.request.Request(  # noqa: S310 - loopback only
+            f"{self.endpoint_url}/moto-api/reset", method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server and its process group; safe to call twice."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> "MotoServer":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
