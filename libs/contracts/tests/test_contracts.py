@@ -97,7 +97,7 @@ def test_registry_reads_the_environment_and_names_unknown_connectors():
         {"CONNECTOR_FUNCTIONS": '{"webhook": "fn-webhook"}'}
     )
     assert registry.function_for("webhook") == "fn-webhook"
-    with pytest.raises(ContractError, match="'sms'.*known: webhook"):
+    with pytest.raises(ContractError, match=r"'sms'.*known: webhook"):
         registry.function_for("sms")
     with pytest.raises(ContractError, match="not valid JSON"):
         ConnectorRegistry.from_env({"CONNECTOR_FUNCTIONS": "{"})

@@ -69,13 +69,29 @@ class MotoServer:
 
     def start(self, timeout: float = 30.0) -> "MotoServer":
         """Start the server and wait until it answers."""
+        # A server already on the port would answer the readiness probe and
+        # pass for ours: refuse a taken port up front.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex((self.host, self.port)) == 0:
+                raise MotoServerError(
+                    f"port {self.port} on {self.host} is already in use; "
+                    "choose another or leave port unset for a free one"
+                )
         env = {**os.environ, **FAKE_CREDENTIALS, **self.extra_env}
         env.setdefault("AWS_DEFAULT_REGION", REGION)
         # The server must never call out to real AWS for anything it lacks.
         env.pop("AWS_ENDPOINT_URL", None)
         self._log = open(self.log_path or os.devnull, "ab")  # noqa: SIM115
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "moto.server",
+                "-H",
+                self.host,
+                "-p",
+                str(self.port),
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -58,8 +58,12 @@ class FailureError:
         return {"type": self.type, "message": self.message, "retryable": self.retryable}
 
     @classmethod
-    def from_exception(cls, exc: BaseException, retryable: bool = False) -> "FailureError":
-        return cls(type=type(exc).__name__, message=str(exc)[:2000], retryable=retryable)
+    def from_exception(
+        cls, exc: BaseException, retryable: bool = False
+    ) -> "FailureError":
+        return cls(
+            type=type(exc).__name__, message=str(exc)[:2000], retryable=retryable
+        )
 
 
 @dataclass(frozen=True)
