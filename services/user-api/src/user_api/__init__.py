@@ -1,0 +1,1 @@
+"""The /user REST API: one profile per Cognito user, kept in DynamoDB."""
