@@ -6,16 +6,21 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-suites=(libs/contracts services/user-api services/router services/connectors
-        services/dlq-processor infra/local infra console tests)
+# package folder and the test folder inside it
+suites=(
+  "libs/contracts tests" "services/user-api tests" "services/router tests"
+  "services/connectors tests" "services/dlq-processor tests" "infra/local tests"
+  "infra tests" "console tests" "tests ."
+)
 failed=()
 ran=0
+started=$SECONDS
 
-for suite in "${suites[@]}"; do
-  [ -d "$suite" ] || continue
-  find "$suite" -name 'test_*.py' -not -path '*/node_modules/*' | grep -q . || continue
+for entry in "${suites[@]}"; do
+  read -r suite tests <<<"$entry"
+  [ -d "$suite/$tests" ] || continue
   echo "=== $suite"
-  (cd "$suite" && "$root/.venv/bin/pytest" "$@")
+  (cd "$suite" && "$root/.venv/bin/pytest" "$tests" "$@")
   status=$?
   case "$status" in
     0) ran=$((ran + 1)) ;;
@@ -24,6 +29,7 @@ for suite in "${suites[@]}"; do
   esac
 done
 
+echo "suites took $((SECONDS - started)) s"
 if [ "${#failed[@]}" -ne 0 ]; then
   echo "FAILED suites: ${failed[*]}"
   exit 1

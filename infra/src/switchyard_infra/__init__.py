@@ -1,0 +1,1 @@
+"""Switchyard's production tooling: templates, reproducible builds, deploys."""

@@ -1,0 +1,79 @@
+"""Service packages are reproducible and hold only what the service needs."""
+
+import os
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from switchyard_infra.build import LAMBDA_PLATFORM, build_service, plan
+from switchyard_infra.services import get_service
+from switchyard_infra.zipfiles import FIXED_DATE_TIME, write_zip
+
+# The smallest package; its wheels stay cached under .build/ between runs.
+SERVICE = "user-api"
+
+
+@pytest.mark.unit
+def test_zip_bytes_do_not_depend_on_file_times_modes_or_order(tmp_path: Path):
+    tree = tmp_path / "tree"
+    (tree / "pkg").mkdir(parents=True)
+    first, second = tree / "pkg" / "a.py", tree / "b.txt"
+    first.write_text("a = 1\n")
+    second.write_text("b\n")
+
+    write_zip([("pkg/a.py", first), ("b.txt", second)], tmp_path / "one.zip")
+    os.utime(first, (1, 1))
+    first.chmod(0o755)
+    write_zip([("b.txt", second), ("pkg/a.py", first)], tmp_path / "two.zip")
+
+    assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "one.zip") as archive:
+        infos = archive.infolist()
+    assert [i.filename for i in infos] == ["b.txt", "pkg/a.py"]
+    assert {i.date_time for i in infos} == {FIXED_DATE_TIME}
+    assert {(i.external_attr >> 16) & 0o777 for i in infos} == {0o644}
+
+
+@pytest.mark.functional
+def test_building_a_service_twice_gives_byte_identical_zips(tmp_path: Path):
+    first = build_service(SERVICE, tmp_path / "first")
+    second = build_service(SERVICE, tmp_path / "second")
+
+    assert first.name == second.name
+    assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.functional
+def test_package_holds_the_service_its_workspace_deps_and_wheels_but_not_boto3(
+    tmp_path: Path,
+):
+    service = get_service(SERVICE)
+    declared = tomllib.loads((service.directory / "pyproject.toml").read_text())
+    wants_contracts = any(
+        d.startswith("switchyard-contracts")
+        for d in declared["project"]["dependencies"]
+    )
+
+    path = build_service(SERVICE, tmp_path)
+
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    top = {name.split("/", 1)[0] for name in names}
+    assert "user_api" in top
+    assert ("switchyard_contracts" in top) is wants_contracts
+    assert "aws_lambda_powertools" in top
+    assert not top & {"boto3", "botocore", "s3transfer", "router", "connectors"}
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert names == sorted(names)
+
+
+@pytest.mark.functional
+def test_package_name_follows_its_inputs():
+    build = plan(SERVICE, LAMBDA_PLATFORM)
+
+    assert build.zip_name == f"{SERVICE}-{build.digest[:16]}.zip"
+    assert "aws-lambda-powertools==" in build.requirements
+    assert "boto3" not in build.requirements
+    assert plan("router").digest != build.digest
