@@ -1,0 +1,1 @@
+"""The Switchyard operators' console: a Django project, the admin site its UI."""

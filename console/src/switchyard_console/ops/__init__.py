@@ -1,0 +1,1 @@
+"""The console's one app: operations on rules, users and failures."""
