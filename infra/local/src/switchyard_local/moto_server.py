@@ -64,6 +64,11 @@ class MotoServer:
         self._log = None
 
     @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
