@@ -226,3 +226,15 @@ def test_deploying_an_unchanged_service_again_changes_nothing(
     out = capsys.readouterr().out
     assert "already uploaded" in out
     assert "no changes" in out
+
+
+def test_the_rest_api_deploys_with_user_and_events_routes(deployed: str):
+    assert main(["api", "--stage", STAGE, "--endpoint-url", deployed]) == 0
+
+    apigw = boto3.client("apigateway")
+    apis = [a for a in apigw.get_rest_apis()["items"] if STAGE in a["name"]]
+    assert len(apis) == 1
+    resources = apigw.get_resources(restApiId=apis[0]["id"])["items"]
+    methods = {r["path"]: set(r.get("resourceMethods", {})) for r in resources}
+    assert {"GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"} <= methods["/user"]
+    assert {"POST", "OPTIONS"} <= methods["/events"]

@@ -340,6 +340,36 @@ CASES = [
         False,
     ),
     ("mixed-conditions", {"detail": {"state": ["x", {"prefix": "term"}]}}, EC2, True),
+    # $or is flattened into the rule before array consistency applies, so a
+    # field under the same array in an alternative must match the same
+    # element as the rule's other fields under it (event-ruler README).
+    (
+        "or-alternative-shares-an-array-element",
+        {
+            "team": {"name": ["bob"]},
+            "$or": [{"team": {"role": ["engineer"]}}, {"x": ["y"]}],
+        },
+        TEAM,
+        True,
+    ),
+    (
+        "or-alternative-cannot-use-another-array-element",
+        {
+            "team": {"name": ["bob"]},
+            "$or": [{"team": {"role": ["manager"]}}, {"x": ["y"]}],
+        },
+        TEAM,
+        False,
+    ),
+    (
+        "two-or-alternatives-under-one-array-element",
+        {
+            "$or": [{"team": {"name": ["alice"]}}, {"x": ["y"]}],
+            "team": {"$or": [{"role": ["engineer"]}, {"x": ["y"]}]},
+        },
+        TEAM,
+        False,
+    ),
 ]
 
 

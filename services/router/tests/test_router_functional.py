@@ -15,6 +15,7 @@ from aws_kinesis_agg.aggregator import RecordAggregator
 
 from router.config import Settings
 from router.handler import build_router
+from router.rules import RuleSet
 from switchyard_contracts import ConnectorRegistry, DeliveryBatch, FailureRecord
 
 pytestmark = pytest.mark.functional
@@ -348,3 +349,131 @@ def test_a_failure_record_too_big_for_sqs_carries_its_event_by_reference(
     stored = stack.s3.get_object(Bucket=PAYLOAD_BUCKET, Key="payloads/big.json")
     assert json.loads(stored["Body"].read()) == big
     assert report.batch_item_failures() == []
+
+
+def test_an_event_that_breaks_matching_is_poison_and_the_rest_still_route(
+    stack, kinesis, monkeypatch
+):
+    # An event nested ~900 deep parses, yet can exhaust the stack while it is
+    # matched (the parser and the matcher use frames differently); the exact
+    # depth depends on the caller's stack, so the matcher is made to fail.
+    stack.put_rules(RULES)
+    routes_for = RuleSet.routes_for
+
+    def fragile(self, event):
+        if "deep" in event:
+            raise RecursionError("maximum recursion depth exceeded")
+        if "odd" in event:
+            raise TypeError("a matcher bug")
+        return routes_for(self, event)
+
+    monkeypatch.setattr(RuleSet, "routes_for", fragile)
+    batch = [
+        kinesis.event({"type": "order", "deep": []}, "3"),
+        kinesis.event({"type": "order", "odd": 1}, "4"),
+        *orders(kinesis, 1, start=5),
+    ]
+
+    report = stack.router.process(batch)
+
+    assert (report.poison, report.matched, report.retried) == (2, 1, 0)
+    failures = {f.source["sequence_number"]: f for f in stack.dead_letters()}
+    assert {n: f.error.type for n, f in failures.items()} == {
+        "3": "too-deep",
+        "4": "match-error",
+    }
+    assert json.loads(base64.b64decode(failures["3"].raw))["deep"] == []
+    assert [d.event_id for d in stack.batches("fn-webhook")[0].deliveries] == ["o-5"]
+
+
+def test_retry_sequence_numbers_come_lowest_first(stack, kinesis):
+    stack.put_rules(RULES)
+    stack.fake_lambda.failures["fn-dynamodb"] = kinesis.error("ServiceException", 500)
+    stack.fake_lambda.failures["fn-webhook"] = kinesis.error("ServiceException", 500)
+    stack.router.dead_letter_queue_url = stack.queue_url + "-missing"
+    refund = {"type": "refund-1"}
+    big = {"type": "order", "total": 500}
+    batch = [
+        kinesis.record(b"[]", "100"),
+        kinesis.event(refund, "900"),
+        kinesis.event(big, "1000"),
+        kinesis.event(refund, "1100"),
+    ]
+
+    report = stack.router.process(batch)
+
+    assert report.retry_sequence_numbers == ["100", "900", "1000", "1100"]
+
+
+def test_an_unreadable_new_rules_document_keeps_the_last_good_rules(stack, kinesis):
+    good = stack.put_rules(RULES)
+    stack.router.process(orders(kinesis, 1))
+    stack.put_rules("[" * 100_000)
+    stack.clock.now += 3600
+
+    report = stack.router.process(orders(kinesis, 1, start=2))
+
+    assert (report.rules_version, report.matched) == (good, 1)
+    assert stack.router.rules.rejected_version not in (None, good)
+
+
+@pytest.mark.parametrize("event_id", ["\U0001f600" * 256, "bad-\ud800-id", "../up"])
+def test_a_huge_event_with_an_awkward_id_still_travels_by_reference(
+    mock_aws_inprocess, fake_lambda, kinesis, event_id
+):
+    # S3 keys are at most 1,024 UTF-8 bytes, and a lone surrogate has none.
+    stack = Stack(fake_lambda, async_payload_limit_bytes=4096)
+    stack.put_rules(RULES)
+    huge = {"id": event_id, "type": "refund", "pad": "y" * 6000}
+
+    report = stack.router.process([kinesis.event(huge, "99")])
+
+    assert (report.by_reference, report.retried, report.failures) == (1, 0, 0)
+    (delivery,) = stack.batches("fn-dynamodb")[0].deliveries
+    assert delivery.event_id == event_id
+    key = delivery.event_ref["key"]
+    assert key.startswith("payloads/") and len(key.encode("utf-8")) <= 1024
+    stored = stack.s3.get_object(Bucket=PAYLOAD_BUCKET, Key=key)["Body"].read()
+    assert json.loads(stored)["pad"] == huge["pad"]
+
+
+def test_a_producer_retry_in_the_same_batch_is_delivered_once_per_target(
+    stack, kinesis
+):
+    # Kinesis producers retry puts, so one event (one id) can arrive twice.
+    stack.put_rules(RULES)
+    event = {"id": "o-7", "type": "order", "total": 700}
+    batch = [kinesis.event(event, "7"), kinesis.event(event, "8")]
+
+    report = stack.router.process(batch)
+
+    for function in ("fn-webhook", "fn-dynamodb"):
+        (delivery,) = stack.batches(function)[0].deliveries
+        assert (delivery.event_id, delivery.source["sequence_number"]) == ("o-7", "7")
+    assert (report.matched, report.deliveries) == (2, 2)
+
+
+def test_a_failed_event_that_cannot_be_serialized_inline_goes_by_reference(
+    stack, kinesis, monkeypatch
+):
+    # An event nested near the parser's limit parses, yet json.dumps of the
+    # failure record can run out of stack deeper in the call chain.
+    stack.put_rules(RULES)
+    stack.fake_lambda.failures["fn-webhook"] = kinesis.error(
+        "AccessDeniedException", 403
+    )
+    to_message = FailureRecord.to_message
+
+    def fragile(self):
+        if self.event is not None:
+            raise RecursionError("maximum recursion depth exceeded")
+        return to_message(self)
+
+    monkeypatch.setattr(FailureRecord, "to_message", fragile)
+
+    report = stack.router.process([kinesis.event({"id": "d", "type": "order"}, "8")])
+
+    monkeypatch.setattr(FailureRecord, "to_message", to_message)
+    (failure,) = stack.dead_letters()
+    assert failure.event_ref == {"bucket": PAYLOAD_BUCKET, "key": "payloads/d.json"}
+    assert (report.failures, report.retried) == (1, 0)

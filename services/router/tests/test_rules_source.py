@@ -53,3 +53,25 @@ def test_a_failed_first_read_raises_so_the_batch_is_retried(kinesis):
 
     with pytest.raises(RulesSourceError, match="s3://b/k"):
         source.current()
+
+
+def test_an_invalid_document_at_cold_start_fails_the_batch_until_fixed():
+    # Dropping every event as unrouted would lose them while warm containers
+    # still route with their last good rules; a retry waits for the fix.
+    class Versions:
+        def __init__(self) -> None:
+            self.versions = [
+                ('"bad"', b'{"rules": [{"name": "a"}]}'),
+                ('"good"', json.dumps(DOC).encode()),
+            ]
+
+        def get_object(self, **request):
+            etag, body = self.versions.pop(0)
+            return {"Body": io.BytesIO(body), "ETag": etag}
+
+    clock = iter([0.0, 100.0]).__next__
+    source = RulesSource("b", "k", 30, Versions(), logging.getLogger("router"), clock)
+
+    with pytest.raises(RulesSourceError, match=r'"bad".*not valid'):
+        source.current()
+    assert source.current().version == '"good"'

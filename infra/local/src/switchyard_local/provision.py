@@ -223,6 +223,8 @@ class _Provisioner:
             for lid, spec in self.template.get("Resources", {}).items()
             if lid not in skipped
         }
+        for spec in body["Resources"].values():
+            _fill_what_moto_requires(spec)
         body["Outputs"] = {
             name: resolver.resolve(spec)
             for name, spec in self.template.get("Outputs", {}).items()
@@ -393,6 +395,21 @@ class _Provisioner:
         if "DestinationConfig" in props:
             args["DestinationConfig"] = props["DestinationConfig"]
         self.client("lambda").put_function_event_invoke_config(**args)
+
+
+def _fill_what_moto_requires(spec: dict[str, Any]) -> None:
+    """Add fields that moto's CloudFormation reads although AWS does not need.
+
+    moto builds every API Gateway method integration from its
+    ``IntegrationHttpMethod`` and ``Uri``; a ``MOCK`` integration has neither
+    (AWS's documentation says to leave them out), and moto fails on it.
+    """
+    if spec.get("Type") != "AWS::ApiGateway::Method":
+        return
+    integration = spec.get("Properties", {}).get("Integration")
+    if isinstance(integration, dict) and integration.get("Type") == "MOCK":
+        integration.setdefault("IntegrationHttpMethod", "POST")
+        integration.setdefault("Uri", "")
 
 
 class _PartialResolver(Resolver):

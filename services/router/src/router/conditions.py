@@ -44,7 +44,11 @@ def exact_key(value: Any) -> Any:
     if isinstance(value, bool):
         return ("bool", value)
     if is_number(value):
-        return ("num", float(value))
+        try:
+            return ("num", float(value))
+        except OverflowError:
+            # An integer beyond any float equals no pattern number.
+            return ("num", value)
     return ("other", repr(value))
 
 

@@ -57,6 +57,13 @@ class Route:
     target: dict[str, Any]
     target_id: str
     items: list[tuple[Event, str]] = field(default_factory=list)
+    event_ids: set[str] = field(default_factory=set)
+
+    def add(self, event: Event, rule: str) -> None:
+        """Queue an event once: a producer's retry repeats its id."""
+        if event.event_id not in self.event_ids:
+            self.event_ids.add(event.event_id)
+            self.items.append((event, rule))
 
 
 # One packed delivery: the event, its rule, its S3 reference, its bytes.

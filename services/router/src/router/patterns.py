@@ -93,9 +93,15 @@ class _Compiler:
     def problem(self, code: str, path: str, message: str) -> None:
         self.problems.append(Problem(code, path, message, self.rule))
 
-    def node(self, pattern: Any, path: str, keys: tuple[str, ...]) -> list[Node]:
-        """The conjunctions of one pattern object."""
-        if len(keys) > MAX_DEPTH:
+    def node(
+        self, pattern: Any, path: str, keys: tuple[str, ...], depth: int = 0
+    ) -> list[Node]:
+        """The conjunctions of one pattern object.
+
+        ``depth`` counts ``$or`` levels as well as nested objects, so a
+        document of ``$or`` within ``$or`` cannot exhaust the stack.
+        """
+        if depth > MAX_DEPTH:
             self.problem(
                 "pattern-too-deep",
                 path,
@@ -115,9 +121,9 @@ class _Compiler:
         for key, value in pattern.items():
             here = child_path(path, key)
             if key == "$or":
-                choices.append(self.alternatives(value, here, keys))
+                choices.append(self.alternatives(value, here, keys, depth + 1))
             elif isinstance(value, dict):
-                nested = self.node(value, here, (*keys, key))
+                nested = self.node(value, here, (*keys, key), depth + 1)
                 choices.append([Node(((key, n),)) for n in nested])
             else:
                 leaf = self.leaf(value, here, (*keys, key))
@@ -135,11 +141,13 @@ class _Compiler:
             )
             return []
         return [
-            Node(tuple(f for part in combo for f in part.fields))
+            Node(merge_fields([f for part in combo for f in part.fields]))
             for combo in product(*choices)
         ]
 
-    def alternatives(self, value: Any, path: str, keys: tuple[str, ...]) -> list[Node]:
+    def alternatives(
+        self, value: Any, path: str, keys: tuple[str, ...], depth: int
+    ) -> list[Node]:
         if not isinstance(value, list) or len(value) < 2:
             self.problem(
                 "or-invalid",
@@ -149,7 +157,7 @@ class _Compiler:
             return []
         options: list[Node] = []
         for index, alternative in enumerate(value):
-            options.extend(self.node(alternative, child_path(path, index), keys))
+            options.extend(self.node(alternative, child_path(path, index), keys, depth))
         return options
 
     def leaf(self, value: Any, path: str, keys: tuple[str, ...]) -> Leaf | None:
@@ -166,13 +174,7 @@ class _Compiler:
                 "array-empty", path, "a pattern array needs at least one value"
             )
             return None
-        self.values += len(value)
-        if self.values > MAX_VALUES:
-            self.problem(
-                "pattern-too-complex",
-                path,
-                f"the pattern has more than {MAX_VALUES} values; split the rule",
-            )
+        if not self.count(len(value), path):
             return None
         conditions = [
             self.condition(item, child_path(path, index))
@@ -183,7 +185,9 @@ class _Compiler:
         return Leaf(keys, tuple(c for c in conditions if c is not None))
 
     def condition(self, item: Any, path: str) -> Condition | None:
-        if item is None or isinstance(item, str | bool) or is_number(item):
+        if is_number(item):
+            return Exact(item) if self.finite(item, path) else None
+        if item is None or isinstance(item, str | bool):
             return Exact(item)
         if isinstance(item, list):
             self.problem("value-nested-array", path, "arrays cannot nest in a pattern")
@@ -208,6 +212,32 @@ class _Compiler:
             )
             return None
         return builder(self, argument, here)
+
+    def count(self, values: int, path: str) -> bool:
+        """Add values to the rule's total; False (and a problem) past the cap."""
+        self.values += values
+        if self.values > MAX_VALUES:
+            self.problem(
+                "pattern-too-complex",
+                path,
+                f"the pattern has more than {MAX_VALUES} values; split the rule",
+            )
+            return False
+        return True
+
+    def finite(self, number: Any, path: str) -> bool:
+        """Whether a pattern number is usable; records a problem if not."""
+        try:
+            usable = math.isfinite(float(number))
+        except OverflowError:
+            usable = False
+        if not usable:
+            self.problem(
+                "number-out-of-range",
+                path,
+                f"{_show(number)} is not a finite number a float can hold",
+            )
+        return usable
 
     # Operators. Each returns a condition or records a problem and None.
 
@@ -275,6 +305,8 @@ class _Compiler:
         ):
             self.problem("numeric-invalid", path, usage)
             return None
+        if not all([self.finite(n, path) for n in argument[1::2]]):
+            return None
         if argument[0] == "=" and len(argument) == 2:
             number = float(argument[1])
             return Numeric(number, True, number, True)
@@ -306,6 +338,10 @@ class _Compiler:
 
     def cidr(self, argument: Any, path: str) -> Condition | None:
         try:
+            # ip_network also takes integers (and so booleans); a pattern
+            # must spell the block out.
+            if not isinstance(argument, str):
+                raise TypeError(argument)
             network = ipaddress.ip_network(argument, strict=False)
         except (TypeError, ValueError):
             self.problem(
@@ -324,7 +360,16 @@ class _Compiler:
 
     def anything_but(self, argument: Any, path: str) -> Condition | None:
         excluded: list[Condition] = []
+        # Every excluded value costs a test on each event: they count
+        # towards the rule's cap before any is built.
+        listed = argument
+        if isinstance(argument, dict) and len(argument) == 1:
+            listed = next(iter(argument.values()))
+        if isinstance(listed, list) and not self.count(len(listed), path):
+            return None
         if isinstance(argument, str) or is_number(argument):
+            if not (isinstance(argument, str) or self.finite(argument, path)):
+                return None
             excluded.append(Exact(argument))
         elif (
             isinstance(argument, list)
@@ -334,6 +379,8 @@ class _Compiler:
                 or all(is_number(v) for v in argument)
             )
         ):
+            if not all([isinstance(v, str) or self.finite(v, path) for v in argument]):
+                return None
             excluded.extend(Exact(v) for v in argument)
         elif isinstance(argument, dict) and len(argument) == 1:
             ((operator, inner),) = argument.items()
@@ -380,7 +427,6 @@ class _Compiler:
                 "strings or only numbers, or an object with one operator",
             )
             return None
-        self.values += len(excluded)
         return AnythingBut(tuple(excluded))
 
 
@@ -394,6 +440,28 @@ _OPERATORS = {
     "exists": _Compiler.exists,
     "anything-but": _Compiler.anything_but,
 }
+
+
+def merge_fields(fields: list[tuple[str, "Node | Leaf"]]) -> tuple:
+    """Fields of one conjunction, objects under the same key merged.
+
+    An ``$or`` alternative may name a field the rest of the pattern also
+    nests under; event-ruler flattens ``$or`` first, so all of them must
+    match within one element when the event holds an array of objects.
+    """
+    merged: list[tuple[str, Node | Leaf]] = []
+    nodes_at: dict[str, tuple[int, Node]] = {}
+    for key, child in fields:
+        if isinstance(child, Node):
+            if key in nodes_at:
+                position, earlier = nodes_at[key]
+                node = Node(merge_fields([*earlier.fields, *child.fields]))
+                merged[position] = (key, node)
+                nodes_at[key] = (position, node)
+                continue
+            nodes_at[key] = (len(merged), child)
+        merged.append((key, child))
+    return tuple(merged)
 
 
 def split_wildcard(text: str) -> tuple[list[str], str | None]:

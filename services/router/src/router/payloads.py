@@ -1,15 +1,29 @@
 """Events too large to travel inline are stored in S3 and sent by reference."""
 
+import hashlib
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from router.errors import StorageError
 
+# S3 keys hold at most 1,024 UTF-8 bytes; ids longer than this, or that
+# cannot be encoded (a lone surrogate), are named by their digest instead.
+MAX_READABLE_ID_BYTES = 512
+
 
 def payload_key(event_id: str, suffix: str = "json") -> str:
     """``payloads/<event id>.json``: the same event, the same key, on retry."""
-    return f"payloads/{event_id.replace('/', '_')}.{suffix}"
+    try:
+        readable = len(event_id.encode("utf-8")) <= MAX_READABLE_ID_BYTES
+    except UnicodeEncodeError:
+        readable = False
+    if readable:
+        name = event_id.replace("/", "_")
+    else:
+        encoded = event_id.encode("utf-8", "surrogatepass")
+        name = "sha256-" + hashlib.sha256(encoded).hexdigest()
+    return f"payloads/{name}.{suffix}"
 
 
 def store_payload(

@@ -5,6 +5,46 @@ from dataclasses import dataclass
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
+# Every code a problem can carry; the console may switch on them.
+PROBLEM_CODES = frozenset(
+    {
+        "document-not-object",
+        "rules-not-array",
+        "rule-not-object",
+        "rule-name-missing",
+        "rule-name-duplicate",
+        "rule-field-unknown",
+        "rule-enabled-not-boolean",
+        "rule-description-not-string",
+        "pattern-missing",
+        "pattern-not-object",
+        "pattern-empty",
+        "pattern-too-deep",
+        "pattern-too-complex",
+        "value-not-array",
+        "value-nested-array",
+        "array-empty",
+        "operator-invalid",
+        "operator-unknown",
+        "operator-bad-value",
+        "number-out-of-range",
+        "numeric-invalid",
+        "cidr-invalid",
+        "exists-invalid",
+        "anything-but-invalid",
+        "wildcard-invalid",
+        "wildcard-too-complex",
+        "or-invalid",
+        "targets-invalid",
+        "target-not-object",
+        "target-connector-missing",
+        "target-params-not-object",
+        "target-params-invalid",
+        "target-field-unknown",
+        "target-connector-unknown",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Problem:

@@ -21,6 +21,7 @@ from typing import Any
 
 MAGIC = b"\xf3\x89\x9a\xc2"
 DIGEST_SIZE = 16
+MAX_ID_CHARS = 256
 
 
 class AggregateError(ValueError):
@@ -87,13 +88,25 @@ def decode_records(records: list[dict[str, Any]], max_event_bytes: int) -> Decod
     poison: list[Poison] = []
     user_records = 0
     for record in records:
-        kinesis = record["kinesis"]
-        shard_id = str(record.get("eventID", "")).split(":", 1)[0] or "shard"
+        kinesis = record.get("kinesis") if isinstance(record, dict) else None
+        shard_id = "shard"
+        if isinstance(record, dict):
+            shard_id = str(record.get("eventID", "")).split(":", 1)[0] or shard_id
+        if not isinstance(kinesis, dict) or "sequenceNumber" not in kinesis:
+            # Not what the event source mapping sends; without a sequence
+            # number it cannot be retried, so it goes to the dead letters.
+            user_records += 1
+            raw = repr(record)[:4096].encode("utf-8", "replace")
+            message = "record has no kinesis.sequenceNumber"
+            poison.append(Poison(Source(shard_id, "", 0), "bad-record", message, raw))
+            continue
         sequence_number = str(kinesis["sequenceNumber"])
         encoded = kinesis.get("data", "")
         try:
+            if not isinstance(encoded, str | bytes):
+                raise TypeError(f"data is a {type(encoded).__name__}, not base64")
             data = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as exc:
+        except (binascii.Error, ValueError, TypeError) as exc:
             user_records += 1
             source = Source(shard_id, sequence_number, 0)
             raw = str(encoded).encode("utf-8", "replace")
@@ -105,6 +118,12 @@ def decode_records(records: list[dict[str, Any]], max_event_bytes: int) -> Decod
             user_records += 1
             source = Source(shard_id, sequence_number, 0)
             poison.append(Poison(source, "bad-aggregate", str(exc), data))
+            continue
+        if not parts:
+            user_records += 1
+            source = Source(shard_id, sequence_number, 0)
+            message = "aggregated record holds no user records"
+            poison.append(Poison(source, "bad-aggregate", message, data))
             continue
         for sub_sequence, part in enumerate(parts):
             user_records += 1
@@ -127,9 +146,10 @@ def decode_event(source: Source, data: bytes, max_event_bytes: int) -> Event | P
     except UnicodeDecodeError as exc:
         return Poison(source, "not-utf8", str(exc), data)
     try:
-        body = json.loads(text)
-    except ValueError as exc:
-        return Poison(source, "not-json", str(exc), data)
+        body = _DECODER.decode(text)
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: nested deeper than the parser's stack allows.
+        return Poison(source, "not-json", str(exc) or type(exc).__name__, data)
     if not isinstance(body, dict):
         return Poison(
             source,
@@ -142,11 +162,26 @@ def decode_event(source: Source, data: bytes, max_event_bytes: int) -> Event | P
     return Event(source, event_id, correlation_id, body, data)
 
 
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity: Python reads them, JSON and EventBridge do not."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# Built once: json.loads with any option builds a decoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def identify(value: Any) -> str | None:
-    """A field as an id string; None when it is absent or unusable."""
+    """A field as an id string; None when it is absent or unusable.
+
+    Ids longer than MAX_ID_CHARS are unusable: every delivery carries the
+    event and correlation ids inline, even when the event travels by
+    reference, so a huge id could never fit an invoke payload.
+    """
     if value is None or value == "" or isinstance(value, bool | dict | list):
         return None
-    return str(value)
+    text = str(value)
+    return text if len(text) <= MAX_ID_CHARS else None
 
 
 def unpack(data: bytes) -> list[bytes]:

@@ -104,7 +104,14 @@ class Router:
         report.rules_version = rules.version if rules else None
         routes: dict[str, Route] = {}
         for event in decoded.events:
-            found = rules.routes_for(event.body) if rules else []
+            # A failure here would fail every batch of the shard, forever:
+            # the event goes to the dead-letter queue instead.
+            try:
+                found = rules.routes_for(event.body) if rules else []
+            except Exception as exc:
+                decoded.poison.append(self._unmatchable(event, exc))
+                report.poison += 1
+                continue
             if not found:
                 report.unrouted += 1
                 continue
@@ -113,7 +120,7 @@ class Router:
                 route = routes.get(identity)
                 if route is None:
                     route = routes[identity] = Route(target, identity)
-                route.items.append((event, rule))
+                route.add(event, rule)
 
         result = self.dispatcher.dispatch(routes.values())
         report.deliveries = result.deliveries
@@ -137,10 +144,25 @@ class Router:
             retry.extend(failures[position][0] for position in unsent)
             report.failures = len(failures) - len(unsent)
 
-        report.retry_sequence_numbers = _unique(s.sequence_number for s in retry)
+        report.retry_sequence_numbers = _lowest_first(s.sequence_number for s in retry)
         report.retried = len(report.retry_sequence_numbers)
         report.duration_ms = (time.perf_counter() - started) * 1000
         return report
+
+    def _unmatchable(self, event: Event, exc: Exception) -> Poison:
+        """An event the matcher failed on: a failure record, not a retry."""
+        if isinstance(exc, RecursionError):
+            reason = "too-deep"
+            message = "event is nested too deeply to match"
+        else:
+            reason = "match-error"
+            message = f"matching failed: {type(exc).__name__}: {exc}"[:2000]
+            self.logger.error(
+                "matching event %s failed; it goes to the dead-letter queue",
+                event.event_id,
+                exc_info=exc,
+            )
+        return Poison(event.source, reason, message, event.data)
 
     def _add(
         self,
@@ -180,10 +202,16 @@ class Router:
         event: Event = undelivered.event
         record = self._failure_record(undelivered, undelivered.event_ref)
         # Measured on the message itself: escaping can make it larger than
-        # the event's own bytes.
-        if record.event is not None and (
-            len(record.to_message().encode("utf-8")) > INLINE_FAILURE_LIMIT_BYTES
-        ):
+        # the event's own bytes. An event nested near the parser's limit may
+        # not serialize at all here; it travels by reference too.
+        inline = record.event is not None
+        if inline:
+            try:
+                size = len(record.to_message().encode("utf-8"))
+                inline = size <= INLINE_FAILURE_LIMIT_BYTES
+            except RecursionError:
+                inline = False
+        if record.event is not None and not inline:
             ref = store_payload(
                 self.s3_client, self.payload_bucket, event.event_id, event.data
             )
@@ -209,5 +237,11 @@ class Router:
         )
 
 
-def _unique(values: Any) -> list[str]:
-    return list(dict.fromkeys(values))
+def _lowest_first(values: Any) -> list[str]:
+    """Distinct sequence numbers, lowest first (Lambda resumes there).
+
+    Kinesis sequence numbers are decimal strings of varying length, so they
+    sort by value; anything else sorts first, as a string.
+    """
+    unique = dict.fromkeys(values)
+    return sorted(unique, key=lambda n: (1, len(n), n) if n.isdigit() else (0, 0, n))

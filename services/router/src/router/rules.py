@@ -21,10 +21,17 @@ from typing import Any
 from router.errors import RulesError
 from router.index import ConjunctionIndex
 from router.patterns import Node, compile_pattern, node_matches
-from router.problems import Problem, child_path
+from router.problems import PROBLEM_CODES, Problem, child_path
 from switchyard_contracts import target_id
 
-__all__ = ["Problem", "Rule", "RuleSet", "RulesError", "validate_document"]
+__all__ = [
+    "PROBLEM_CODES",
+    "Problem",
+    "Rule",
+    "RuleSet",
+    "RulesError",
+    "validate_document",
+]
 
 RULE_FIELDS = {"name", "enabled", "description", "pattern", "targets"}
 TARGET_FIELDS = {"connector", "params"}
@@ -81,21 +88,24 @@ def _compile(
         path = child_path("$.rules", index)
         rule, found = _compile_rule(item, path, known)
         problems.extend(found)
-        if rule is None:
-            continue
-        if rule.name in seen:
+        # Names are checked on every rule, valid or not, so a document
+        # reports its duplicates together with its other problems.
+        name = _rule_name(item)
+        if name is not None and name in seen:
             problems.append(
                 Problem(
                     "rule-name-duplicate",
                     child_path(path, "name"),
-                    f"rule name {rule.name!r} is already used by rule "
-                    f"{seen[rule.name]}; names must be unique",
-                    rule.name,
+                    f"rule name {name!r} is already used by rule "
+                    f"{seen[name]}; names must be unique",
+                    name,
                 )
             )
             continue
-        seen[rule.name] = index
-        rules.append(rule)
+        if name is not None:
+            seen[name] = index
+        if rule is not None:
+            rules.append(rule)
     return rules, problems
 
 
@@ -105,8 +115,7 @@ def _compile_rule(
     if not isinstance(item, dict):
         return None, [Problem("rule-not-object", path, "a rule is a JSON object")]
 
-    name = item.get("name")
-    rule_name = name if isinstance(name, str) and name.strip() else None
+    rule_name = _rule_name(item)
     problems: list[Problem] = []
 
     def problem(code: str, where: str, message: str) -> None:
@@ -149,7 +158,9 @@ def _compile_rule(
         problem(code, where, message)
     if connectors is not None:
         for number, target in enumerate(targets[0]):
-            if target.get("connector") not in connectors:
+            # A connector that is not a string was reported as missing.
+            name = target.get("connector")
+            if isinstance(name, str) and name and name not in connectors:
                 problem(
                     "target-connector-unknown",
                     child_path(
@@ -169,6 +180,22 @@ def _compile_rule(
         conjunctions=tuple(conjunctions),
     )
     return rule, []
+
+
+def _serializable(params: dict[str, Any]) -> bool:
+    """Whether a target's id, a digest of its params, can be computed."""
+    try:
+        target_id({"connector": "", "params": params})
+    except (ValueError, RecursionError):
+        # UnicodeEncodeError (a ValueError) for lone surrogates.
+        return False
+    return True
+
+
+def _rule_name(item: Any) -> str | None:
+    """The rule's name when it is a usable one."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def _check_targets(
@@ -201,6 +228,15 @@ def _check_targets(
                     "target-params-not-object",
                     child_path(here, "params"),
                     "params must be a JSON object",
+                )
+            )
+        elif not _serializable(params):
+            problems.append(
+                (
+                    "target-params-invalid",
+                    child_path(here, "params"),
+                    "params must be plain JSON (UTF-8 text, not nested too "
+                    "deeply); the target id is a digest of them",
                 )
             )
         for unknown in sorted(set(target) - TARGET_FIELDS):

@@ -61,6 +61,14 @@ class RulesSource:
             self.logger.warning(
                 "no rules document at %s; events are not routed", self.location
             )
+        if self.rules is None and self.rejected_version is not None:
+            # Routing nothing would drop the events; a retry waits for a
+            # valid document instead, as for a failed first read.
+            raise RulesSourceError(
+                f"rules document {self.location} version "
+                f"{self.rejected_version} is not valid and no good rules are "
+                "loaded yet; fix the document"
+            )
         return self.rules
 
     def _refresh(self) -> None:
@@ -85,7 +93,8 @@ class RulesSource:
         try:
             doc = json.loads(body)
             rules = RuleSet.from_document(doc, version=version)
-        except (ValueError, RulesError) as exc:
+        except (ValueError, RecursionError, RulesError) as exc:
+            # RecursionError: JSON nested deeper than the parser allows.
             problems = exc.problems if isinstance(exc, RulesError) else []
             self.rejected_version = version
             self.logger.error(
@@ -116,6 +125,7 @@ class RulesSource:
             self.rules = None
             self.missing = True
             self.etag = None
+            self.rejected_version = None
             return
         self._keep_or_raise(exc)
 
