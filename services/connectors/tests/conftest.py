@@ -49,6 +49,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # Every header line as sent, repeats included (``headers`` keeps one).
+    header_lines: list[tuple[str, str]] = field(default_factory=list)
 
 
 class HookServer:
@@ -66,7 +68,12 @@ class HookServer:
                 body = self.rfile.read(length)
                 with owner._lock:
                     owner.requests.append(
-                        Received(self.path, dict(self.headers.items()), body)
+                        Received(
+                            self.path,
+                            dict(self.headers.items()),
+                            body,
+                            list(self.headers.items()),
+                        )
                     )
                     answer = owner.script.pop(0) if owner.script else Answer()
                 time.sleep(answer.delay)
@@ -122,6 +129,71 @@ class HookServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class DripServer:
+    """Sends ``head`` at once, then ``drip`` every ``every`` seconds until the
+    client goes away or ``give_up`` seconds pass."""
+
+    def __init__(
+        self,
+        head: bytes,
+        drip: bytes = b"x",
+        every: float = 0.05,
+        give_up: float = 6.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.tls = tls
+        self.head = head
+        self.drip = drip
+        self.every = every
+        self.give_up = give_up
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._listener.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        ends = time.monotonic() + self.give_up
+        with conn:
+            try:
+                conn.settimeout(1.0)
+                if self.tls is not None:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                conn.recv(65536)
+                conn.sendall(self.head)
+                while time.monotonic() < ends and not self._stop.is_set():
+                    time.sleep(self.every)
+                    conn.sendall(self.drip)
+            except OSError:
+                return  # the client hung up: what the test wants
+
+    def __enter__(self) -> "DripServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._listener.close()
 
 
 @pytest.fixture
@@ -345,6 +417,7 @@ class Kit:
     github_events = staticmethod(github_events)
     settings = staticmethod(test_settings)
     hook_server = HookServer
+    drip_server = DripServer
     payload_bucket = PAYLOAD_BUCKET
     delivery_table = DELIVERY_TABLE
     idempotency_table = IDEMPOTENCY_TABLE

@@ -232,3 +232,93 @@ def test_event_ref_outside_the_payload_bucket_is_refused(
 
     (record,) = aws.failure_records()
     assert "not the payload bucket" in record.error.message
+
+
+@pytest.mark.parametrize("key", ["event", "rule", "correlation_id", "delivered_at"])
+def test_key_named_like_an_envelope_field_is_refused(
+    aws, dynamodb_runner, kit, key: str
+) -> None:
+    # The id would silently replace that field (the event itself, for "event").
+    table = f"switchyard-test-by-{key.replace('_', '-')}"
+    aws.create_table(table, key=key)
+    params = {"table": table, "key": key}
+
+    dynamodb_runner().run(kit.batch("dynamodb", params, [{"id": "e1"}]), kit.deadline())
+
+    assert aws.items(table) == []
+    records = aws.failure_records()
+    assert [(r.error.type, r.error.retryable) for r in records] == [
+        ("InvalidTarget", False)
+    ]
+    assert repr(key) in records[0].error.message
+
+
+def test_mixed_batch_writes_the_good_events_once_and_records_each_bad_one_once(
+    aws, dynamodb_runner, kit
+) -> None:
+    deep: dict = {}
+    cursor = deep
+    for _ in range(40):
+        cursor["d"] = {}
+        cursor = cursor["d"]
+    events = [
+        {"id": "ok-float", "price": 0.1, "big": 10**40, "name": "reserved"},
+        {"id": "nan", "value": float("nan")},
+        {"id": "too-precise", "value": 2**200},
+        {"id": "too-deep", "d": deep},
+        {"id": "ok-plain", "status": "x"},
+    ]
+    payload = kit.batch("dynamodb", {"table": kit.delivery_table}, events)
+
+    first = dynamodb_runner().run(payload, kit.deadline())
+    again = dynamodb_runner().run(payload, kit.deadline())
+
+    assert first["counts"] == {"delivered": 2, "duplicate": 0, "failed": 3}
+    assert again["counts"] == {"delivered": 0, "duplicate": 2, "failed": 3}
+    items = {item["id"]: item for item in aws.items()}
+    assert sorted(items) == ["ok-float", "ok-plain"]
+    assert items["ok-float"]["event"]["price"] == Decimal("0.1")
+    assert items["ok-float"]["event"]["big"] == Decimal(10**40)
+    records = aws.failure_records()
+    # One record per bad event per run: the repeat is a new attempt.
+    assert sorted(r.event_id for r in records) == sorted(
+        ["nan", "too-precise", "too-deep"] * 2
+    )
+    assert {(r.error.type, r.error.retryable) for r in records} == {
+        ("InvalidEvent", False)
+    }
+
+
+def test_event_with_a_lone_surrogate_is_one_non_retryable_record(
+    aws, dynamodb_runner, kit
+) -> None:
+    # JSON may escape half a surrogate pair ("\ud800"); Python parses it into
+    # a string that has no UTF-8 form, so no retry can ever deliver it.
+    events = [{"id": "e1", "text": "broken \ud800 pair"}, {"id": "e2"}]
+    payload = kit.batch("dynamodb", {"table": kit.delivery_table}, events)
+
+    result = dynamodb_runner().run(payload, kit.deadline())
+
+    assert result["counts"] == {"delivered": 1, "duplicate": 0, "failed": 1}
+    assert [item["id"] for item in aws.items()] == ["e2"]
+    (record,) = aws.failure_records()
+    assert (record.error.type, record.error.retryable) == ("InvalidEvent", False)
+    assert record.event == events[0]
+
+
+def test_large_event_with_a_lone_surrogate_still_travels_by_reference(
+    aws, dynamodb_runner, kit
+) -> None:
+    event = {"id": "odd", "text": "\ud800" + "x" * 5000}
+    payload = kit.batch("dynamodb", {"table": kit.delivery_table}, [event])
+
+    dynamodb_runner(dead_letter_message_limit_bytes=4096).run(payload, kit.deadline())
+
+    (record,) = aws.failure_records()
+    assert record.error.type == "InvalidEvent"
+    assert record.event_ref == {
+        "bucket": kit.payload_bucket,
+        "key": "payloads/odd.json",
+    }
+    body = aws.s3.get_object(Bucket=kit.payload_bucket, Key="payloads/odd.json")
+    assert json.loads(body["Body"].read()) == event

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from connectors import handlers
+from connectors.budget import Deadline
 from connectors.errors import DeadLetterError
 from connectors.log import logger
 from switchyard_contracts import DeliveryBatch
@@ -210,3 +211,130 @@ def test_failure_without_a_dead_letter_queue_raises_for_lambda_to_retry(
 
     with pytest.raises(DeadLetterError, match="DEAD_LETTER_QUEUE_URL is not set"):
         handlers.dynamodb_handler(payload, FakeContext())
+
+
+@pytest.mark.parametrize("event_id", [None, "", {"a": 1}, ["e1"], True])
+def test_delivery_without_a_string_event_id_rejects_the_batch_unwritten(
+    aws, env, kit, event_id: Any
+) -> None:
+    # str() would make None into the id "None"; "" would share one
+    # idempotency key among every event lacking an id.
+    payload = kit.batch("dynamodb", {"table": kit.delivery_table}, [{"id": "e1"}])
+    payload["deliveries"][0]["event_id"] = event_id
+
+    result = handlers.dynamodb_handler(payload, FakeContext())
+
+    assert "event_id" in result["rejected"]
+    assert aws.items() == []
+    (record,) = aws.failure_records()
+    assert record.event_id.startswith("invalid-payload:")
+    assert record.error.retryable is False
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        {"bucket": "switchyard-test-payloads", "key": 5},
+        {"bucket": "switchyard-test-payloads", "key": ["payloads/e1.json"]},
+    ],
+)
+def test_event_ref_with_a_non_string_key_is_a_non_retryable_record(
+    aws, env, kit, ref: dict[str, Any]
+) -> None:
+    payload = kit.batch("dynamodb", {"table": kit.delivery_table}, [{"id": "e1"}])
+    payload["deliveries"][0].update(event=None, event_ref=ref)
+
+    handlers.dynamodb_handler(payload, FakeContext())
+
+    (record,) = aws.failure_records()
+    assert (record.error.type, record.error.retryable) == ("EventUnavailable", False)
+
+
+@pytest.fixture
+def sqs_calls(aws, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Each SQS send the connector makes: (operation, messages)."""
+    calls: list[tuple[str, int]] = []
+    single, batch = aws.sqs.send_message, aws.sqs.send_message_batch
+
+    def send_message(**kwargs: Any) -> Any:
+        calls.append(("send_message", 1))
+        return single(**kwargs)
+
+    def send_message_batch(**kwargs: Any) -> Any:
+        calls.append(("send_message_batch", len(kwargs["Entries"])))
+        return batch(**kwargs)
+
+    monkeypatch.setattr(aws.sqs, "send_message", send_message)
+    monkeypatch.setattr(aws.sqs, "send_message_batch", send_message_batch)
+    return calls
+
+
+def test_many_deliveries_past_the_deadline_are_recorded_ten_to_a_call(
+    aws, hook, kit, webhook_runner, sqs_calls
+) -> None:
+    # The 2 s reserve must cover every record: one SendMessage per record
+    # would not fit it for a large batch, and Lambda would kill the run.
+    events = [{"id": f"e{i}"} for i in range(25)]
+    payload = kit.batch("webhook", {"url": hook.url}, events)
+
+    result = webhook_runner().run(payload, Deadline.after(0.0))
+
+    assert result["counts"]["failed"] == 25
+    assert hook.requests == []
+    assert sqs_calls == [("send_message_batch", n) for n in (10, 10, 5)]
+    records = aws.failure_records()
+    assert sorted(r.event_id for r in records) == sorted(e["id"] for e in events)
+    assert {r.error.type for r in records} == {"TimeBudgetExhausted"}
+
+
+def test_invalid_target_records_are_sent_ten_to_a_call(
+    aws, kit, dynamodb_runner, sqs_calls
+) -> None:
+    events = [{"id": f"e{i}"} for i in range(12)]
+    payload = kit.batch("dynamodb", {"table": "outside-prefix"}, events)
+
+    dynamodb_runner().run(payload, kit.deadline())
+
+    assert sqs_calls == [("send_message_batch", 10), ("send_message_batch", 2)]
+    records = aws.failure_records()
+    assert len(records) == 12
+    assert {r.error.type for r in records} == {"InvalidTarget"}
+
+
+def test_delivery_failures_are_each_recorded_before_the_next_delivery(
+    aws, hook, kit, webhook_runner, sqs_calls
+) -> None:
+    hook.reply(404).reply(404)
+    payload = kit.batch("webhook", {"url": hook.url}, [{"id": "e1"}, {"id": "e2"}])
+
+    webhook_runner().run(payload, kit.deadline())
+
+    assert sqs_calls == [("send_message", 1), ("send_message", 1)]
+    assert len(aws.failure_records()) == 2
+
+
+def _broken_batch(kit: Any, where: str) -> dict[str, Any]:
+    payload = kit.batch("dynamodb", {"table": kit.delivery_table}, [{"id": "e1"}])
+    if where == "kind":
+        payload["kind"] = "not-a-batch \ud800"
+    elif where == "params":
+        payload["target"]["params"]["table"] = "switchyard-test-\udfff"
+    else:
+        payload["deliveries"][0][where] = "e\ud800"
+    return payload
+
+
+@pytest.mark.parametrize("where", ["kind", "params", "event_id", "rule"])
+def test_half_surrogate_anywhere_in_the_batch_is_one_record_not_a_crash(
+    aws, env, kit, where: str
+) -> None:
+    # Text with no UTF-8 form breaks hashing (the target id, the digest of a
+    # rejected payload) and every wire format; the run must still end well.
+    result = handlers.dynamodb_handler(_broken_batch(kit, where), FakeContext())
+
+    assert result["counts"]["failed"] == 1
+    assert "rejected" in result
+    assert aws.items() == []
+    (record,) = aws.failure_records()
+    assert record.event_id.startswith("invalid-payload:")
+    assert record.error.retryable is False

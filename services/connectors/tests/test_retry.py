@@ -31,6 +31,8 @@ def test_retry_after_sets_the_least_wait() -> None:
     lowest = Backoff(base=1.0, cap=10.0, rand=lambda low, high: low)
 
     assert lowest.delay(1, retry_after=7.0) == 7.0
+    # An endless wait is never taken: it is past any deadline.
+    assert lowest.delay(1, retry_after=float("inf")) == float("inf")
 
 
 @pytest.mark.parametrize(
@@ -42,6 +44,11 @@ def test_retry_after_sets_the_least_wait() -> None:
         ("Fri, 04 Dec 2026 11:00:00 GMT", 0.0),
         ("soon", None),
         ("-5", None),
+        ("1e3", None),
+        ("2.5", None),
+        ("Fri, 31 Dec 99999 23:59:59 GMT", None),
+        ("Fri, 04 Dec 2026 25:00:00 GMT", None),
+        ("9" * 400, float("inf")),
         (None, None),
     ],
 )

@@ -159,3 +159,27 @@ def test_unresolvable_host_is_a_retryable_transport_error() -> None:
         check_destination("https://nowhere.invalid/", NOBODY, fail)
 
     assert caught.value.retryable is True
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "::ffff:169.254.169.254"])
+def test_allowlisted_host_name_never_reaches_the_metadata_address(
+    address: str,
+) -> None:
+    # A name is allowlisted to reach a private service; if its DNS is ever
+    # pointed at the metadata service, the name alone must not open it.
+    allowlist = Allowlist.parse("internal.hooks.local")
+
+    with pytest.raises(BlockedDestination, match="metadata"):
+        check_destination(
+            "http://internal.hooks.local/x", allowlist, resolver_for(address)
+        )
+
+
+def test_metadata_address_is_reachable_only_when_allowlisted_by_address() -> None:
+    allowlist = Allowlist.parse("169.254.169.254/32")
+
+    destination = check_destination(
+        "http://169.254.169.254/latest/", allowlist, resolver_for()
+    )
+
+    assert destination.address == "169.254.169.254"

@@ -3,10 +3,13 @@ the certificate check and the Host header."""
 
 import datetime
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from connectors.budget import Deadline
 
 pytestmark = pytest.mark.functional
 
@@ -94,3 +97,30 @@ def test_certificate_for_another_name_is_refused_without_retry(
         False,
     )
     assert "did not verify" in record.error.message
+
+
+def test_https_answer_dripping_forever_is_cut_at_the_delivery_deadline(
+    aws, tmp_path: Path, webhook_runner, kit
+) -> None:
+    cert, key = make_certificate(tmp_path, "hooks.test")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    runner = webhook_runner(
+        resolver=lambda host, port: ["127.0.0.1"],
+        tls_context=ssl.create_default_context(cafile=str(cert)),
+        webhook_max_attempts=1,
+    )
+    with kit.drip_server(b"HTTP/1.1", drip=b" ", tls=server_context) as server:
+        url = f"https://hooks.test:{server.port}/hook"
+        started = time.monotonic()
+
+        runner.run(
+            kit.batch("webhook", {"url": url}, [{"id": "e1"}]), Deadline.after(0.5)
+        )
+
+        elapsed = time.monotonic() - started
+    assert server.connections == 1
+    assert elapsed < 3.0
+    (record,) = aws.failure_records()
+    assert record.error.type == "WebhookTransportError"
+    assert "timed out" in record.error.message

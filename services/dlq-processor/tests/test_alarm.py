@@ -1,5 +1,6 @@
 """One alarm per burst, per target and error type, on moto."""
 
+import json
 from typing import Any
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from dlq_processor.alarm import BurstAlarm
 from dlq_processor.errors import AlarmError
 from dlq_processor.processor import DeadLetterProcessor
-from dlq_processor.store import FailureStore
+from dlq_processor.store import FailureStore, WriteOutcome
 from switchyard_contracts import FailureError, FailureRecord, Origin
 
 pytestmark = pytest.mark.functional
@@ -143,3 +144,50 @@ def test_window_claims_in_the_failed_events_table_stay_out_of_queries(
         len(store.query(target_name="webhook:https://crm.example.com/hooks").items) == 2
     )
     assert store.counts()["by_status"]["parked"] == 2
+
+
+class CountingSns(BrokenSns):
+    def __init__(self) -> None:
+        self.publishes = 0
+
+    def publish(self, **kwargs: Any) -> None:
+        self.publishes += 1
+        super().publish(**kwargs)
+
+
+def async_batch_message(count: int) -> str:
+    deliveries = [
+        {"event_id": f"e-{n}", "rule": "r", "event": {"id": f"e-{n}"}}
+        for n in range(count)
+    ]
+    return json.dumps(
+        {
+            "requestContext": {"condition": "RetriesExhausted"},
+            "requestPayload": {
+                "kind": "switchyard.deliveries",
+                "version": 1,
+                "target": WEBHOOK,
+                "deliveries": deliveries,
+            },
+            "responsePayload": {"errorType": "TimeoutError", "errorMessage": "slow"},
+        }
+    )
+
+
+def test_a_batch_of_failures_while_sns_is_down_tries_to_alarm_once(
+    aws: dict[str, Any], names, store: FailureStore, clock
+):
+    sns = CountingSns()
+    alarm = BurstAlarm(
+        "arn:aws:sns:us-east-1:123456789012:alarms",
+        names["idempotency"],
+        dynamodb_client=aws["dynamodb"],
+        sns_client=sns,
+        clock=clock,
+    )
+    processor = DeadLetterProcessor(store=store, alarm=alarm)
+
+    result = processor.process("m-1", async_batch_message(20))
+
+    assert result.count(WriteOutcome.CREATED) == 20
+    assert sns.publishes == 1

@@ -188,6 +188,32 @@ def test_a_kinesis_on_failure_record_is_read_back_from_the_stream(
     assert all(r["error_type"] == "RetryAttemptsExhausted" for r in records.values())
 
 
+def test_one_unstorable_event_in_a_kinesis_batch_does_not_sink_the_others(
+    invoke, sqs_event, store, aws, names, load_sample
+):
+    stream = names["stream"]
+    first = put(aws, stream, b'{"id": "evt-a"}')
+    long_id = put(aws, stream, json.dumps({"id": "x" * 5000}).encode())
+    last = put(aws, stream, b'{"id": "evt-c", "name": "\\ud800"}')
+    body = kinesis_failure_body(load_sample, first, last, count=3)
+
+    response = invoke(sqs_event(body, message_ids=["m-kinesis"]))
+
+    assert response["batchItemFailures"] == []
+    records = {r["event_id"]: r for r in all_records(store)}
+    shard = first["ShardId"]
+    unstorable = [
+        f"{shard}:{long_id['SequenceNumber']}:0",
+        f"{shard}:{last['SequenceNumber']}:0",
+    ]
+    assert sorted(records) == sorted(["evt-a", *unstorable])
+    assert all(r["origin"] == "stream" for r in records.values())
+    for event_id in unstorable:
+        assert records[event_id].get("event") is None
+        assert records[event_id]["raw_encoding"] == "base64"
+        assert records[event_id]["raw"]
+
+
 def test_a_kinesis_batch_gone_from_the_stream_keeps_what_is_known(
     invoke, sqs_event, store, load_sample
 ):
@@ -206,6 +232,26 @@ def test_a_kinesis_batch_gone_from_the_stream_keeps_what_is_known(
     assert record["source"]["batch_size"] == 500
     assert record["raw"] == body
     assert record["event_id"].startswith("shardId-000000000001:4960118965")
+
+
+def test_a_batch_naming_another_stream_is_not_read_from_it(
+    invoke, sqs_event, store, aws, load_sample
+):
+    # Only the events stream is read back: a record naming another stream
+    # (of this account, or of another account whose stream has the same
+    # name here) must not pull that stream's data into the table.
+    aws["kinesis"].create_stream(StreamName="audit-log", ShardCount=1)
+    first = put(aws, "audit-log", b'{"id": "secret-1"}')
+    body = kinesis_failure_body(load_sample, first, first, count=1)
+    body = body.replace("stream/switchyard-test-events", "stream/audit-log")
+
+    response = invoke(sqs_event(body))
+
+    assert response["batchItemFailures"] == []
+    [record] = all_records(store)
+    assert record["error_type"] == "StreamRecordsUnavailable"
+    assert "audit-log" in record["error_message"]
+    assert "secret-1" not in json.dumps(record)
 
 
 def test_the_same_message_delivered_twice_gives_one_record(

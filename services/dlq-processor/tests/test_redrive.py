@@ -291,6 +291,131 @@ def test_two_operators_redriving_at_once_deliver_once(store, fake_lambda):
     assert len(client.calls) == 1
 
 
+def test_a_redrive_pressed_while_another_is_in_flight_is_refused(store, fake_lambda):
+    record_id = park(store, "evt-1")
+    connector = Connector()
+    second: list[Any] = []
+
+    def first_in_flight(payload: dict[str, Any]) -> tuple[Any, str | None]:
+        # A second operator loads the record after the first claim, while
+        # the first invoke is still running, and presses redrive.
+        if len(client.calls) > 1:
+            return connector(payload)
+        try:
+            redrive(
+                record_id,
+                store=store,
+                lambda_client=client,
+                registry=REGISTRY,
+                actor="b",
+            )
+            second.append("delivered")
+        except RedriveError as exc:
+            second.append(exc)
+        return connector(payload)
+
+    client = fake_lambda(first_in_flight)
+    result = redrive(
+        record_id, store=store, lambda_client=client, registry=REGISTRY, actor="a"
+    )
+
+    assert result.outcome is Outcome.DELIVERED
+    assert second and "under way" in str(second[0])
+    assert len(client.calls) == 1
+    record = store.get(record_id)
+    assert record["redrive_attempts"] == 1
+    assert "redrive_lease_until" not in record
+
+
+def test_a_record_discarded_during_its_redrive_stays_discarded(store, fake_lambda):
+    record_id = park(store, "evt-1")
+    connector = Connector()
+
+    def discarded_meanwhile(payload: dict[str, Any]) -> tuple[Any, str | None]:
+        store.discard(record_id, "b", "not wanted after all")
+        return connector(payload)
+
+    result = redrive(
+        record_id,
+        store=store,
+        lambda_client=fake_lambda(discarded_meanwhile),
+        registry=REGISTRY,
+        actor="a",
+    )
+
+    record = store.get(record_id)
+    assert result.outcome is Outcome.DELIVERED
+    assert result.status == record["status"] == "discarded"
+    assert [h["action"] for h in record["history"]] == [
+        "failed",
+        "discarded",
+        "redrive",
+    ]
+    assert "redrive_lease_until" not in record
+
+
+def test_after_an_invoke_that_crashed_the_record_can_be_redriven_again(
+    store, fake_lambda
+):
+    record_id = park(store, "evt-1")
+
+    def crash(payload: dict[str, Any]) -> tuple[Any, str | None]:
+        raise RuntimeError("the console lost its connection")
+
+    with pytest.raises(RuntimeError):
+        redrive(
+            record_id,
+            store=store,
+            lambda_client=fake_lambda(crash),
+            registry=REGISTRY,
+            actor=ACTOR,
+        )
+    result = redrive(
+        record_id,
+        store=store,
+        lambda_client=fake_lambda(Connector()),
+        registry=REGISTRY,
+        actor=ACTOR,
+    )
+
+    assert result.outcome is Outcome.DELIVERED
+    assert result.attempt == 2
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
+        {"total": float("nan")},
+        {"total": float("inf")},
+        {"tags": {"a", "b"}},
+        {"name": "\ud800"},
+        {"nested": [{"when": object()}]},
+        {"blob": "x" * 300_001},
+    ],
+    ids=["nan", "infinity", "set", "surrogate", "object", "too-large"],
+)
+def test_an_edited_event_that_is_not_json_is_refused_before_anything_changes(
+    store, fake_lambda, edited
+):
+    record_id = park(store, "evt-1")
+    client = fake_lambda(Connector())
+
+    with pytest.raises(RedriveError, match="edited event"):
+        redrive(
+            record_id,
+            store=store,
+            lambda_client=client,
+            registry=REGISTRY,
+            actor=ACTOR,
+            edited_event=edited,
+        )
+
+    record = store.get(record_id)
+    assert client.calls == []
+    assert record.get("redrive_attempts", 0) == 0
+    assert record["event"]["total"] == 120.5
+
+
 def seed_parked(store: FailureStore, count: int) -> list[str]:
     return [
         park(store, f"evt-{n}", at=f"2026-12-04T10:{n:02d}:00.000Z")
@@ -357,6 +482,64 @@ def test_bulk_redrive_resumes_from_its_cursor(store, fake_lambda, clock):
     ]
 
 
+def test_bulk_redrive_progress_reports_are_snapshots(store, fake_lambda, clock):
+    seed_parked(store, 3)
+    reports: list[BulkProgress] = []
+
+    result = bulk_redrive(
+        {},
+        store=store,
+        lambda_client=fake_lambda(Connector()),
+        registry=REGISTRY,
+        actor=ACTOR,
+        progress=reports.append,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+    assert result.processed == 3
+    assert [r.processed for r in reports] == [1, 2, 3]
+    assert len({r.last_record_id for r in reports}) == 3
+    assert reports[-1].cursor is not None
+
+
+def test_bulk_redrive_resumes_after_a_crash_from_the_last_progress_cursor(
+    store, fake_lambda, clock
+):
+    seed_parked(store, 5)
+    connector = Connector()
+    reports: list[BulkProgress] = []
+
+    def crash_after_two(state: BulkProgress) -> None:
+        reports.append(state)
+        if state.processed == 2:
+            raise RuntimeError("the console's worker died")
+
+    common = {
+        "store": store,
+        "registry": REGISTRY,
+        "actor": ACTOR,
+        "clock": clock,
+        "sleep": clock.sleep,
+        "page_size": 3,
+    }
+    with pytest.raises(RuntimeError):
+        bulk_redrive(
+            {}, lambda_client=fake_lambda(connector), progress=crash_after_two, **common
+        )
+    rest = bulk_redrive(
+        {},
+        lambda_client=fake_lambda(connector),
+        resume_from=reports[-1].cursor,
+        **common,
+    )
+
+    assert (rest.processed, rest.skipped, rest.done) == (3, 0, True)
+    assert sorted(d["event_id"] for d in connector.delivered) == [
+        f"evt-{n}" for n in range(5)
+    ]
+
+
 def test_bulk_redrive_refuses_unknown_filter_keys(store, fake_lambda):
     with pytest.raises(ValueError, match="colour"):
         bulk_redrive(
@@ -366,6 +549,25 @@ def test_bulk_redrive_refuses_unknown_filter_keys(store, fake_lambda):
             registry=REGISTRY,
             actor=ACTOR,
         )
+
+
+@pytest.mark.parametrize("rate", [0, -1, float("nan"), float("inf")])
+def test_bulk_redrive_refuses_a_rate_that_is_not_a_positive_number(
+    store, fake_lambda, rate
+):
+    client = fake_lambda(Connector())
+    seed_parked(store, 1)
+
+    with pytest.raises(ValueError, match="rate_per_second"):
+        bulk_redrive(
+            {},
+            store=store,
+            lambda_client=client,
+            registry=REGISTRY,
+            actor=ACTOR,
+            rate_per_second=rate,
+        )
+    assert client.calls == []
 
 
 class InvokeApi(BaseHTTPRequestHandler):

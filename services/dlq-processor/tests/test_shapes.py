@@ -2,9 +2,11 @@
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 
+from dlq_processor.checks import checked_record
 from dlq_processor.items import target_name
 from dlq_processor.shapes import (
     RAW_BASE64,
@@ -243,3 +245,74 @@ def test_a_failure_document_without_target_id_gets_the_contract_one():
     [incoming] = failures_from_document(json.loads(record.to_message()))
 
     assert incoming.record.target_id == DeliveryBatch(target=WEBHOOK).target_id
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"attempts": 10**50}, {"attempts": 1_000_000}),
+        ({"attempts": -3}, {"attempts": 1}),
+        ({"last_failed_at": "x" * 2000}, {"last_failed_at": "2026-12-04T12:00:00Z"}),
+        ({"first_failed_at": "yesterday"}, {"first_failed_at": "2026-12-04T12:00:00Z"}),
+        (
+            {"error": FailureError("T" * 5000, "M" * 390_000, True)},
+            {"error": FailureError("T" * 255, "M" * 2000, True)},
+        ),
+    ],
+    ids=["huge-attempts", "negative-attempts", "long-time", "not-a-time", "long-error"],
+)
+def test_defects_that_lose_nothing_are_mended(changes, expected):
+    record = FailureRecord.from_dict(
+        {
+            **sample_failure().to_dict(),
+            **{k: v for k, v in changes.items() if k != "error"},
+        }
+    )
+    if "error" in changes:
+        record = replace(record, error=changes["error"])
+
+    mended = checked_record(record, "2026-12-04T12:00:00Z")
+
+    for name, value in expected.items():
+        assert getattr(mended, name) == value
+    assert mended.record_id == record.record_id
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"event": ["a", "list"]},
+        {"target": {"connector": 7}},
+        {"rule": 12},
+        {"event_ref": {"bucket": "b"}},
+        {"event_id": "e" * 2000},
+        {"correlation_id": "\ud800"},
+    ],
+    ids=[
+        "event-list",
+        "connector-number",
+        "rule-number",
+        "ref-no-key",
+        "long-id",
+        "surrogate",
+    ],
+)
+def test_records_the_table_cannot_hold_are_refused(changes):
+    record = replace(sample_failure(), **changes)
+
+    with pytest.raises(ContractError):
+        checked_record(record, "2026-12-04T12:00:00Z")
+
+
+def sample_failure() -> FailureRecord:
+    return FailureRecord(
+        event_id="evt-1",
+        error=FailureError("HTTPError", "crm answered 503", True),
+        origin=Origin.CONNECTOR,
+        event={"id": "evt-1"},
+        rule="new-orders-to-crm",
+        target=WEBHOOK,
+        target_id=DeliveryBatch(target=WEBHOOK).target_id,
+        first_failed_at="2026-12-04T10:00:00.000Z",
+        last_failed_at="2026-12-04T10:00:00.000Z",
+    )

@@ -1,6 +1,7 @@
 """The failed-events table through FailureStore, on moto."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -133,6 +134,38 @@ def test_a_large_event_goes_to_the_payload_bucket(store: FailureStore, aws):
     body = aws["s3"].get_object(Bucket=ref["bucket"], Key=ref["key"])["Body"].read()
     assert json.loads(body) == big
     assert store.load_event(record) == big
+
+
+def test_an_event_and_raw_bytes_that_fit_alone_but_not_together_share_the_item(
+    store: FailureStore, aws
+):
+    event = {"id": "both", "blob": "x" * 250_000}
+    raw = "eA==" * 50_000  # 200,000 characters of base64
+    incoming = failure("both", event=event)
+    incoming = Incoming(replace(incoming.record, raw=raw), "base64")
+
+    store.record_failure(incoming, "m-1")
+    record = store.get(incoming.record.record_id)
+
+    assert store.load_event(record) == event
+    assert record.get("raw") is None
+    ref = record["raw_ref"]
+    body = aws["s3"].get_object(Bucket=ref["bucket"], Key=ref["key"])["Body"].read()
+    assert body.decode() == raw
+
+
+def test_an_event_reference_outside_the_payload_bucket_is_not_read(
+    store: FailureStore, aws
+):
+    aws["s3"].create_bucket(Bucket="someone-elses-bucket")
+    aws["s3"].put_object(Bucket="someone-elses-bucket", Key="secrets.json", Body=b"{}")
+    record = {
+        "record_id": "r1",
+        "event_ref": {"bucket": "someone-elses-bucket", "key": "secrets.json"},
+    }
+
+    with pytest.raises(StorageError, match="someone-elses-bucket"):
+        store.load_event(record)
 
 
 def test_a_large_event_without_a_bucket_is_a_storage_error(aws):

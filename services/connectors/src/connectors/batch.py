@@ -2,13 +2,16 @@
 
 Every delivery ends in exactly one outcome: delivered, duplicate, or failed.
 Each failure becomes one failure record on the dead-letter queue, sent
-before the next delivery starts, and the invocation then returns normally.
+before the next delivery starts (the records of deliveries never attempted,
+out of time or refused outright, go together at the end, ten to a call), and
+the invocation then returns normally.
 The one exception is a failure record that cannot be sent: that raises, so
 Lambda's async retries (and then its on-failure destination) take over, and
 the ledger keeps the deliveries already made from being made twice.
 """
 
 import base64
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -43,6 +46,39 @@ RESULT_KIND = "switchyard.delivery-result"
 OUR_FAULTS = (IdempotencyStoreError, InternalError)
 
 
+def _check_deliveries(deliveries: list[Any]) -> None:
+    """Every event id must be a non-empty string, as the contract types it,
+    and the texts that become keys and headers must have a UTF-8 form.
+
+    The contract's parser turns any value into text, so ``None`` would be
+    delivered as the event "None", and an empty id would give every such
+    event one shared idempotency key.
+    """
+    for index, delivery in enumerate(deliveries):
+        event_id = delivery.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            raise ContractError(
+                f"deliveries[{index}].event_id must be a non-empty string, "
+                f"not {event_id!r}"[:300]
+            )
+        # Half a surrogate pair has no UTF-8 form: no key, header or item
+        # could hold it (UnicodeEncodeError, a ValueError, rejects the batch).
+        for name in ("event_id", "rule", "correlation_id"):
+            value = delivery.get(name)
+            if isinstance(value, str):
+                value.encode("utf-8")
+
+
+def _payload_digest(payload: Any) -> str:
+    """The contract's digest of a payload, or of its ASCII JSON if the
+    payload holds text with no UTF-8 form (the contract's digest fails)."""
+    try:
+        return digest(payload)
+    except UnicodeEncodeError:
+        text = json.dumps(payload, default=str, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 @dataclass
 class BatchRunner:
     """Delivers a batch through one connector and accounts for each event."""
@@ -54,7 +90,11 @@ class BatchRunner:
     def run(self, payload: Any, deadline: Deadline) -> dict[str, Any]:
         try:
             batch = DeliveryBatch.from_dict(payload)
+            _check_deliveries(payload["deliveries"])
+            # Hashes the target: text with no UTF-8 form fails here, once.
+            batch.target_id  # noqa: B018
         except (ContractError, TypeError, AttributeError, ValueError) as exc:
+            # UnicodeEncodeError is a ValueError.
             return self._reject(payload, exc)
 
         outcomes = self._deliver_all(batch, deadline)
@@ -103,10 +143,14 @@ class BatchRunner:
         )
 
         results: list[tuple[str, Outcome]] = []
+        # Records of deliveries never attempted go out ten to a call at the
+        # end; a crash before then loses nothing, as none was attempted.
+        unattempted: list[FailureRecord] = []
         total = len(batch.deliveries)
         for index, delivery in enumerate(batch.deliveries):
             key = delivery.idempotency_key(batch.target_id)
             started = time.monotonic()
+            attempted = False
             if refusal is not None:
                 outcome = Outcome.failed(refusal)
             elif deadline.expired():
@@ -117,14 +161,21 @@ class BatchRunner:
                     )
                 )
             else:
+                attempted = True
                 outcome = self._deliver_one(
                     bound, delivery, key, deadline.share(total - index)
                 )
 
             self._log(batch, delivery, target_name, outcome, started)
             if outcome.status is Status.FAILED:
-                self.dead_letters.send(self._record(batch, delivery, outcome))
+                record = self._record(batch, delivery, outcome)
+                if attempted:
+                    self.dead_letters.send(record)
+                else:
+                    unattempted.append(record)
             results.append((delivery.event_id, outcome))
+        if unattempted:
+            self.dead_letters.send_many(unattempted)
         return results
 
     def _deliver_one(
@@ -196,6 +247,7 @@ class BatchRunner:
 
     def _reject(self, payload: Any, exc: Exception) -> dict[str, Any]:
         """A payload that is not a batch: one failure record keeps it whole."""
+        # ASCII JSON: half a surrogate pair travels as its escape.
         raw = json.dumps(payload, default=str, separators=(",", ":")).encode()
         # Keep the record under the queue's limit: base64 grows by a third.
         budget = self.dead_letters.limit_bytes * 2 // 3 - 4096
@@ -207,7 +259,7 @@ class BatchRunner:
             message += f" (raw payload of {len(raw)} bytes cut to {budget})"
             raw = raw[: max(0, budget)]
         record = FailureRecord(
-            event_id=f"invalid-payload:{digest(payload)}",
+            event_id=f"invalid-payload:{_payload_digest(payload)}",
             error=FailureError(
                 type=type(exc).__name__, message=message[:2000], retryable=False
             ),

@@ -21,7 +21,9 @@ from connectors.aws import AWS_ERRORS, error_code, is_throttle_or_fault
 from connectors.errors import CredentialsError, InvalidTarget
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-FORBIDDEN_VALUE_CHARS = re.compile(r"[\r\n\x00]")
+# Control characters other than tab (RFC 9110 field values): CR and LF would
+# split the header, the rest are read differently by different servers.
+FORBIDDEN_VALUE_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def parse_secret_ref(ref: object) -> tuple[str, str]:
@@ -67,8 +69,8 @@ def parse_headers(text: str, ref: str) -> dict[str, str]:
             )
         if FORBIDDEN_VALUE_CHARS.search(value) or not value.isascii():
             raise CredentialsError(
-                f"secret {ref!r} header {name!r} holds a line break, NUL or "
-                "non-ASCII character",
+                f"secret {ref!r} header {name!r} holds a control character "
+                "(line break, NUL...) or non-ASCII text",
                 retryable=False,
             )
         headers[str(name)] = value

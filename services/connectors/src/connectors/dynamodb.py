@@ -37,6 +37,10 @@ from switchyard_contracts import Delivery
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 DEFAULT_KEY = "id"
 KNOWN_PARAMS = frozenset({"table", "key"})
+# The item's other attributes: a key of one of these names would overwrite it.
+ENVELOPE_FIELDS = frozenset(
+    {"event", "rule", "correlation_id", "target_id", "delivered_at"}
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,11 @@ class DynamoDbConnector:
             raise InvalidTarget(
                 f"params.key must be an attribute name of 1-255 bytes, not {key!r}"
             )
+        if key in ENVELOPE_FIELDS:
+            raise InvalidTarget(
+                f"params.key {key!r} is an attribute the connector writes "
+                f"itself ({sorted(ENVELOPE_FIELDS)}); key the table on another name"
+            )
         return TableTarget(table, key)
 
     def describe(self, bound: TableTarget) -> str:
@@ -107,7 +116,7 @@ class DynamoDbConnector:
             "target_id": key.split("#", 1)[0],
             "delivered_at": delivered_at.replace("+00:00", "Z"),
         }
-        # The key goes last so an envelope field can never replace it.
+        # bind() refused keys named like an envelope field.
         item = to_item({**envelope, bound.key: delivery.event_id})
 
         try:

@@ -49,16 +49,17 @@ def parse_event(text: bytes | str) -> dict[str, Any]:
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON for an inline event; NaN and Infinity refused."""
+    """Compact UTF-8 JSON for an inline event; NaN, Infinity and half
+    surrogate pairs (text with no UTF-8 form) refused."""
     try:
         text = json.dumps(
             event, ensure_ascii=False, separators=(",", ":"), allow_nan=False
         )
+        return text.encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise InvalidEvent(
             f"event cannot be written as JSON: {exc}", retryable=False
         ) from exc
-    return text.encode("utf-8")
 
 
 class EventLoader:
@@ -89,9 +90,10 @@ class EventLoader:
     def _fetch(self, delivery: Delivery) -> bytes:
         ref = delivery.event_ref if isinstance(delivery.event_ref, dict) else {}
         bucket, key = ref.get("bucket"), ref.get("key")
-        if not bucket or not key:
+        if not (isinstance(bucket, str) and bucket and isinstance(key, str) and key):
             raise EventUnavailable(
-                f"event_ref of {delivery.event_id!r} needs 'bucket' and 'key'",
+                f"event_ref of {delivery.event_id!r} needs 'bucket' and 'key', "
+                "non-empty strings",
                 retryable=False,
             )
         # Reading any bucket a payload names would let whoever can invoke

@@ -28,10 +28,13 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
+METADATA_REASON = "the instance metadata address"
+
+
 def blocked_reason(address: IPAddress) -> str | None:
     """Why an address may not be reached without the allowlist, or None."""
     if address in METADATA_ADDRESSES:
-        return "the instance metadata address"
+        return METADATA_REASON
     if isinstance(address, ipaddress.IPv6Address):
         embedded = address.ipv4_mapped or address.sixtofour
         if embedded is not None:
@@ -119,6 +122,13 @@ def parse_url(url: object) -> SplitResult:
         )
     if port == 0:
         raise InvalidTarget("webhook url port 0 is not a port")
+    rest = parts.path + parts.query + parts.fragment
+    odd = next((c for c in rest if not "\x20" < c < "\x7f"), None)
+    if odd is not None:
+        raise InvalidTarget(
+            f"webhook url path or query holds {odd!r}; percent-encode spaces, "
+            "control characters and non-ASCII text (e.g. %20, %C3%B6)"
+        )
     return parts
 
 
@@ -156,9 +166,14 @@ def check_destination(
 
     host_allowed = allowlist.allows_host(host)
     for address in addresses:
-        if host_allowed or allowlist.allows_address(address):
+        if allowlist.allows_address(address):
             continue
         reason = blocked_reason(address)
+        # An allowlisted name lifts every check but one: the metadata
+        # service is reachable only through an allowlisted address, so a
+        # name whose DNS turns to it never opens it.
+        if host_allowed and reason != METADATA_REASON:
+            continue
         if reason is not None:
             raise BlockedDestination(
                 f"webhook host {host!r} resolves to {address}, which is {reason}; "

@@ -4,11 +4,18 @@ The connection goes to the address that ``safety.check_destination``
 approved, never to a fresh DNS answer, while the Host header and the TLS
 server name (SNI and certificate check) use the URL's host. Redirects are
 never followed: the caller sees the 3xx.
+
+Socket timeouts bound each read, not the whole answer: a server can send one
+byte just inside the read timeout, again and again. A watchdog therefore
+shuts the socket down when the delivery's deadline passes, whatever the
+connection is doing then.
 """
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 
 from connectors.budget import Deadline
@@ -44,8 +51,20 @@ class PinnedConnection(http.client.HTTPConnection):
         self.destination = destination
         self.read_timeout = read_timeout
         self.tls_context = tls_context
+        self.cut_off = False
         if destination.scheme == "https":
             self.default_port = 443
+
+    def cut(self) -> None:
+        """Stop the exchange now: blocked reads return, later ones fail."""
+        self.cut_off = True
+        sock = self.sock
+        if sock is None:
+            return
+        # The plain socket's shutdown, also under TLS: it wakes a read
+        # blocked in another thread without touching the TLS state.
+        with contextlib.suppress(OSError):  # already closed
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def connect(self) -> None:
         sock = socket.create_connection(
@@ -60,6 +79,8 @@ class PinnedConnection(http.client.HTTPConnection):
             sock.close()
             raise
         self.sock = sock
+        if self.cut_off:  # the watchdog fired while we were connecting
+            self.cut()
 
 
 def post(
@@ -81,29 +102,44 @@ def post(
         read_timeout=max(0.001, min(read_timeout, remaining)),
         tls_context=tls_context,
     )
+    watchdog = threading.Timer(remaining, connection.cut)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("POST", destination.target, body=body, headers=headers)
         response = connection.getresponse()
         status = response.status
         answer_headers = {k.lower(): v for k, v in response.getheaders()}
         content = _read_bounded(response, max_response_bytes, deadline)
-    except ssl.SSLCertVerificationError as exc:
-        raise WebhookTransportError(
+    except (OSError, http.client.HTTPException) as exc:
+        raise _transport_error(destination, connection, exc) from exc
+    finally:
+        watchdog.cancel()
+        connection.close()
+    return Response(status, answer_headers, content)
+
+
+def _transport_error(
+    destination: Destination, connection: PinnedConnection, exc: Exception
+) -> WebhookTransportError:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return WebhookTransportError(
             f"TLS certificate of {destination.host} did not verify: {exc}; "
             "the endpoint needs a certificate from a public authority",
             retryable=False,
-        ) from exc
-    except TimeoutError as exc:
-        raise WebhookTransportError(
+        )
+    if connection.cut_off:
+        return WebhookTransportError(
+            f"POST {destination.display} timed out: no full answer before the "
+            "delivery's deadline"
+        )
+    if isinstance(exc, TimeoutError):
+        return WebhookTransportError(
             f"POST {destination.display} timed out ({exc or 'no answer in time'})"
-        ) from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise WebhookTransportError(
-            f"POST {destination.display} failed: {type(exc).__name__}: {exc}"
-        ) from exc
-    finally:
-        connection.close()
-    return Response(status, answer_headers, content)
+        )
+    return WebhookTransportError(
+        f"POST {destination.display} failed: {type(exc).__name__}: {exc}"
+    )
 
 
 def _read_bounded(

@@ -16,13 +16,19 @@ from typing import Any
 from urllib.parse import quote
 
 from connectors.budget import Deadline
-from connectors.credentials import HEADER_NAME, CredentialStore, parse_secret_ref
+from connectors.credentials import (
+    FORBIDDEN_VALUE_CHARS,
+    HEADER_NAME,
+    CredentialStore,
+    parse_secret_ref,
+)
 from connectors.dedupe import Claim, DeliveryLedger
 from connectors.errors import (
     BlockedDestination,
     DeliveryError,
     IdempotencyStoreError,
     InFlightElsewhere,
+    InternalError,
     InvalidTarget,
     RedirectRefused,
     WebhookHttpError,
@@ -55,11 +61,23 @@ CREDENTIAL_HEADERS = frozenset(
         "x-auth-token",
     }
 )
-# Set by the connector itself; neither the rule nor the secret may change them.
+# Set by the connector itself; neither the rule nor the secret may change them
+# (the identity headers would let a rule forge another event's identity).
 RESERVED_HEADERS = frozenset(
-    {"host", "content-length", "transfer-encoding", "connection", "idempotency-key"}
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "idempotency-key",
+        "x-switchyard-event-id",
+        "x-switchyard-rule",
+        "x-correlation-id",
+    }
 )
 ERROR_BODY_CHARS = 300
+# Shorter secret values are not worth hiding, and would blank common text.
+MIN_REDACTED_CHARS = 4
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,22 @@ class WebhookTarget:
 def header_safe(text: str) -> str:
     """Percent-encode what cannot travel in a header value (non-ASCII, controls)."""
     return quote(text, safe="".join(chr(c) for c in range(0x21, 0x7F) if c != 0x25))
+
+
+def _redact(text: str, hidden: tuple[str, ...]) -> str:
+    """``text`` without the secret's header values (an endpoint may echo the
+    request's headers in its error body)."""
+    for value in hidden:
+        if len(value) >= MIN_REDACTED_CHARS:
+            text = text.replace(value, "[redacted]")
+    return text
+
+
+def _set_header(headers: dict[str, str], name: str, value: str) -> None:
+    """Set a header, replacing any spelling of it: names are case-insensitive."""
+    for existing in [n for n in headers if n.lower() == name.lower()]:
+        del headers[existing]
+    headers[name] = value
 
 
 class WebhookConnector:
@@ -155,9 +189,10 @@ class WebhookConnector:
                     f"params.headers may not set {name!r}; the connector sets it"
                 )
             value = headers[name]
-            if any(c in value for c in "\r\n\x00") or not value.isascii():
+            if FORBIDDEN_VALUE_CHARS.search(value) or not value.isascii():
                 raise InvalidTarget(
-                    f"params.headers[{name!r}] holds a line break or non-ASCII text"
+                    f"params.headers[{name!r}] holds a control character (line "
+                    "break, NUL...) or non-ASCII text"
                 )
             if not HEADER_NAME.match(name):
                 raise InvalidTarget(f"params.headers has an invalid name {name!r}")
@@ -190,10 +225,15 @@ class WebhookConnector:
                 )
 
         try:
-            headers = self._headers(bound, delivery, key)
-            outcome = self._send(bound, event.body, headers, deadline)
+            headers, hidden = self._headers(bound, delivery, key)
+            outcome = self._send(bound, event.body, headers, deadline, hidden)
         except DeliveryError as exc:
             outcome = Outcome.failed(exc)
+        except Exception as exc:
+            # Still settled below: a claim left behind would turn the redrive
+            # into InFlightElsewhere until the lease ran out.
+            logger.exception("unexpected error delivering %s", delivery.event_id)
+            outcome = Outcome.failed(InternalError(f"{type(exc).__name__}: {exc}"))
 
         self._settle(key, outcome)
         return outcome
@@ -213,7 +253,9 @@ class WebhookConnector:
 
     def _headers(
         self, bound: WebhookTarget, delivery: Delivery, key: str
-    ) -> dict[str, str]:
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The request's headers, and the secret's values to keep out of
+        messages."""
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
@@ -222,17 +264,21 @@ class WebhookConnector:
         }
         if delivery.rule:
             headers["X-Switchyard-Rule"] = header_safe(delivery.rule)
-        headers.update(bound.headers)
-        if bound.secret is not None:
-            for name, value in self._credentials.headers(bound.secret).items():
+        for name, value in bound.headers.items():
+            _set_header(headers, name, value)
+        secret_headers = (
+            self._credentials.headers(bound.secret) if bound.secret is not None else {}
+        )
+        if secret_headers:
+            for name, value in secret_headers.items():
                 if name.lower() in RESERVED_HEADERS:
                     raise InvalidTarget(
                         f"secret {bound.secret!r} sets {name!r}, which the "
                         "connector sets itself; remove it from the secret"
                     )
-                headers[name] = value
+                _set_header(headers, name, value)
         headers["Idempotency-Key"] = header_safe(key)
-        return headers
+        return headers, tuple(secret_headers.values())
 
     def _send(
         self,
@@ -240,6 +286,7 @@ class WebhookConnector:
         body: bytes,
         headers: dict[str, str],
         deadline: Deadline,
+        hidden: tuple[str, ...] = (),
     ) -> Outcome:
         settings = self._settings
         read_timeout = bound.read_timeout or settings.webhook_read_timeout
@@ -272,7 +319,7 @@ class WebhookConnector:
             else:
                 if 200 <= response.status < 300:
                     return Outcome.delivered(attempt, http_status=response.status)
-                error = self._status_error(bound, response)
+                error = self._status_error(bound, response, hidden)
                 if not error.retryable:
                     return Outcome.failed(
                         error, attempts=attempt, http_status=response.status
@@ -311,17 +358,21 @@ class WebhookConnector:
         return self._tls_context
 
     @staticmethod
-    def _status_error(bound: WebhookTarget, response: Response) -> DeliveryError:
+    def _status_error(
+        bound: WebhookTarget, response: Response, hidden: tuple[str, ...] = ()
+    ) -> DeliveryError:
         status = response.status
         if 300 <= status < 400:
-            location = response.header("Location") or "nowhere"
+            location = _redact(response.header("Location") or "nowhere", hidden)
             return RedirectRefused(
                 f"POST {bound.display} answered {status} redirecting to "
                 f"{location[:200]}; redirects are not followed: set params.url "
                 "to the final URL",
                 retryable=False,
             )
-        snippet = response.body[:ERROR_BODY_CHARS].decode("utf-8", "replace")
+        # Redacted before it is cut, so no part of a secret is left at the end.
+        snippet = _redact(response.body.decode("utf-8", "replace"), hidden)
+        snippet = snippet[:ERROR_BODY_CHARS]
         return WebhookHttpError(
             f"POST {bound.display} answered {status}: {snippet}",
             status=status,

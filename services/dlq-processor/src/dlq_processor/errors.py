@@ -18,6 +18,14 @@ class StorageError(DlqError):
     """
 
 
+class StorageRejected(StorageError):
+    """The table refused a write as invalid (an item too large, a bad key).
+
+    The same write can never succeed, so the processor keeps the message
+    whole as an "unrecognised" record instead of retrying it.
+    """
+
+
 class StreamReadError(DlqError):
     """Records could not be read back from the events stream for now."""
 

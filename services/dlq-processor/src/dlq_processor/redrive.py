@@ -23,15 +23,16 @@ progress after each record and returns a cursor to resume from.
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dlq_processor.errors import ClaimRefused, RecordNotFound, RedriveError
+from dlq_processor.errors import ClaimRefused, DlqError, RecordNotFound, RedriveError
 from dlq_processor.store import FailureStore
 from switchyard_contracts import (
     ConnectorRegistry,
@@ -129,10 +130,8 @@ def redrive(
     record = store.get(record_id)
     if record is None:
         raise RecordNotFound(f"no failure record {record_id!r} in {store.table_name}")
-    if edited_event is not None and not isinstance(edited_event, dict):
-        raise RedriveError(
-            f"an edited event must be a JSON object, not {type(edited_event).__name__}"
-        )
+    if edited_event is not None:
+        _check_edited(edited_event, store.inline_limit)
     target = _redrivable_target(record)
     function = _function_for(registry, target, record_id)
     event, event_ref = _event_to_send(record, edited_event)
@@ -146,22 +145,28 @@ def redrive(
         )
     except ClaimRefused as exc:
         raise RedriveError(
-            f"record {record_id} changed while being redriven (another redrive "
-            "or a new failure); reload it and try again"
+            f"record {record_id} changed while being redriven, or another "
+            "redrive of it is under way; reload it and try again"
         ) from exc
     attempt = int(claimed["redrive_attempts"])
 
-    delivery = Delivery(
-        event_id=str(record["event_id"]),
-        rule=str(record.get("rule") or ""),
-        correlation_id=str(record.get("correlation_id") or record["event_id"]),
-        event=event,
-        event_ref=event_ref,
-        source=record.get("source"),
-        redrive={"record_id": record_id, "attempt": attempt},
-    )
-    batch = DeliveryBatch(target=dict(target), deliveries=[delivery])
-    outcome, detail, response = _invoke(lambda_client, function, batch)
+    try:
+        delivery = Delivery(
+            event_id=str(record["event_id"]),
+            rule=str(record.get("rule") or ""),
+            correlation_id=str(record.get("correlation_id") or record["event_id"]),
+            event=event,
+            event_ref=event_ref,
+            source=record.get("source"),
+            redrive={"record_id": record_id, "attempt": attempt},
+        )
+        batch = DeliveryBatch(target=dict(target), deliveries=[delivery])
+        outcome, detail, response = _invoke(lambda_client, function, batch)
+    except Exception:
+        # Whether the connector ran is unknown; free the record for the
+        # next redrive rather than leave it leased until the lease lapses.
+        _release(store, record_id)
+        raise
 
     edited = edited_event is not None
     note = f"attempt {attempt} to {function}{' with an edited event' if edited else ''}"
@@ -216,8 +221,10 @@ def bulk_redrive(
         raise ValueError(
             f"unknown filter key(s) {sorted(unknown)}; use {', '.join(FILTER_KEYS)}"
         )
-    if rate_per_second <= 0:
-        raise ValueError("rate_per_second must be positive")
+    if not 0 < rate_per_second < math.inf:
+        raise ValueError(
+            f"rate_per_second must be a positive number, not {rate_per_second!r}"
+        )
     query = {"status": "parked", **{k: v for k, v in filter.items() if v is not None}}
     interval = 1.0 / rate_per_second
 
@@ -263,7 +270,8 @@ def bulk_redrive(
             state.last_record_id = record_id
             state.cursor = store.cursor_after(record, **query)
             if progress is not None:
-                progress(state)
+                # A snapshot, so a caller that keeps reports keeps each one.
+                progress(replace(state))
         if not page.next_cursor:
             state.cursor = None
             return _bulk_result(state, results, skipped, done=True)
@@ -286,6 +294,33 @@ def _bulk_result(
         cursor=None if done else state.cursor,
         done=done,
     )
+
+
+def _check_edited(edited: Any, limit: int) -> None:
+    """An edited event must be a JSON object that fits a record."""
+    if not isinstance(edited, dict):
+        raise RedriveError(
+            f"an edited event must be a JSON object, not {type(edited).__name__}"
+        )
+    try:
+        text = json.dumps(edited, ensure_ascii=False, allow_nan=False)
+        size = len(text.encode("utf-8"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise RedriveError(
+            f"the edited event is not plain JSON (finite numbers, UTF-8 text, "
+            f"objects and lists only): {str(exc)[:200]}"
+        ) from None
+    if size > limit:
+        raise RedriveError(
+            f"the edited event is {size} bytes, more than {limit}; shorten it"
+        )
+
+
+def _release(store: FailureStore, record_id: str) -> None:
+    try:
+        store.release_redrive(record_id)
+    except DlqError:
+        logger.exception("redrive lease of %s not released", record_id)
 
 
 def _redrivable_target(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,14 @@ no AWS calls, no clock except the fallback time a caller passes in.
 
 import base64
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from dlq_processor.checks import MESSAGE_LIMIT, checked_record
 from switchyard_contracts import (
     ContractError,
     DeliveryBatch,
@@ -35,7 +38,8 @@ RAW_TEXT = "text"
 RAW_BASE64 = "base64"
 UNRECOGNISED_ERROR = "UnrecognisedMessage"
 UNREAD_BATCH_ERROR = "StreamRecordsUnavailable"
-MESSAGE_LIMIT = 2000
+# Kinesis sequence numbers: ASCII digits, at most 129 of them.
+SEQUENCE_NUMBER = re.compile(r"[0-9]{1,129}")
 
 
 class Shape(StrEnum):
@@ -108,9 +112,13 @@ class StreamEvent:
 def classify(body: str) -> Classified:
     """Tell which shape a message body has; never raises."""
     try:
-        document = json.loads(body)
+        document = _STRICT_JSON.decode(body)
     except (TypeError, ValueError) as exc:
-        return Classified(Shape.UNRECOGNISED, reason=f"body is not JSON ({exc})")
+        reason = f"body is not JSON ({str(exc)[:200]})"
+        return Classified(Shape.UNRECOGNISED, reason=reason)
+    except RecursionError:
+        reason = "body is JSON nested deeper than the parser can follow"
+        return Classified(Shape.UNRECOGNISED, reason=reason)
 
     # An SNS topic subscribed to the queue without raw delivery wraps the
     # record in a notification envelope; the record is its Message.
@@ -146,7 +154,12 @@ def failures_from_document(document: Mapping[str, Any]) -> list[Incoming]:
     A record that names a target but not its id gets the id the contract
     derives, so that failures for different targets never share a key.
     """
-    record = FailureRecord.from_dict(document)
+    try:
+        record = FailureRecord.from_dict(document)
+    except (TypeError, OverflowError) as exc:
+        raise ContractError(f"failure record has a bad value: {exc}") from exc
+    if record.target is not None and not isinstance(record.target, Mapping):
+        raise ContractError("failure record field 'target' must be an object")
     if record.target_id is None and record.target and record.target.get("connector"):
         record = replace(record, target_id=target_id(record.target))
     return [Incoming(record, RAW_BASE64 if record.raw is not None else None)]
@@ -160,14 +173,18 @@ def failures_from_async_record(
     Raises ContractError when the request payload is not a delivery batch
     (for example when Lambda dropped an oversized payload).
     """
-    context = document.get("requestContext") or {}
-    batch = DeliveryBatch.from_dict(document.get("requestPayload"))
+    context = _mapping(document.get("requestContext"))
+    payload = document.get("requestPayload")
+    items = payload.get("deliveries") if isinstance(payload, Mapping) else None
+    if isinstance(items, list) and not all(isinstance(d, Mapping) for d in items):
+        raise ContractError("every delivery of the batch must be an object")
+    batch = DeliveryBatch.from_dict(payload)
     if not batch.deliveries:
         raise ContractError("async invocation record holds a batch of no deliveries")
 
     error = async_error(document)
     attempts = _positive_int(context.get("approximateInvokeCount"), default=1)
-    at = str(document.get("timestamp") or received_at)
+    at = _text(document.get("timestamp")) or received_at
     return [
         Incoming(
             FailureRecord(
@@ -192,8 +209,8 @@ def failures_from_async_record(
 
 def async_error(document: Mapping[str, Any]) -> FailureError:
     """The error an async invocation record reports, in a record's terms."""
-    context = document.get("requestContext") or {}
-    response = document.get("responseContext") or {}
+    context = _mapping(document.get("requestContext"))
+    response = _mapping(document.get("responseContext"))
     payload = document.get("responsePayload")
     condition = str(context.get("condition") or "Unknown")
     count = _positive_int(context.get("approximateInvokeCount"), default=1)
@@ -222,31 +239,36 @@ def async_error(document: Mapping[str, Any]) -> FailureError:
 
 def parse_stream_batch(document: Mapping[str, Any]) -> StreamBatch:
     """Read the batch coordinates; ContractError if they are unusable."""
-    info = document.get("KinesisBatchInfo") or {}
-    context = document.get("requestContext") or {}
-    response = document.get("responseContext") or {}
+    info = _mapping(document.get("KinesisBatchInfo"))
+    context = _mapping(document.get("requestContext"))
+    response = _mapping(document.get("responseContext"))
     shard = info.get("shardId")
     start = str(info.get("startSequenceNumber") or "")
     end = str(info.get("endSequenceNumber") or start)
-    if not shard or not start.isdigit() or not end.isdigit():
+    numeric = SEQUENCE_NUMBER.fullmatch(start) and SEQUENCE_NUMBER.fullmatch(end)
+    if not isinstance(shard, str) or not shard or not numeric:
         raise ContractError(
             "KinesisBatchInfo needs shardId and numeric startSequenceNumber and "
-            f"endSequenceNumber, got shardId={shard!r}, start={start!r}, end={end!r}"
+            f"endSequenceNumber, got shardId={shard!r:.80}, start={start!r:.140}, "
+            f"end={end!r:.140}"
         )
+    stream_arn = info.get("streamArn")
+    if stream_arn is not None and not isinstance(stream_arn, str):
+        raise ContractError("KinesisBatchInfo field 'streamArn' must be text")
     size = info.get("batchSize")
     return StreamBatch(
-        shard_id=str(shard),
+        shard_id=shard,
         start_sequence=start,
         end_sequence=end,
         batch_size=_positive_int(size, default=0) or None,
-        stream_arn=info.get("streamArn"),
-        first_arrival=info.get("approximateArrivalOfFirstRecord"),
-        last_arrival=info.get("approximateArrivalOfLastRecord"),
-        condition=context.get("condition"),
+        stream_arn=stream_arn,
+        first_arrival=_text(info.get("approximateArrivalOfFirstRecord")),
+        last_arrival=_text(info.get("approximateArrivalOfLastRecord")),
+        condition=_text(context.get("condition")),
         invoke_count=_positive_int(context.get("approximateInvokeCount"), default=1),
-        function_error=response.get("functionError"),
-        function_arn=context.get("functionArn"),
-        timestamp=document.get("timestamp"),
+        function_error=_text(response.get("functionError")),
+        function_arn=_text(context.get("functionArn")),
+        timestamp=_text(document.get("timestamp")),
     )
 
 
@@ -277,34 +299,56 @@ def event_id_for(event: Any, shard_id: str, sequence: str, sub_sequence: int) ->
 def failures_from_stream_events(
     batch: StreamBatch, events: list[StreamEvent], received_at: str
 ) -> list[Incoming]:
-    """One failure per event read back from the stream."""
+    """One failure per event read back from the stream.
+
+    An event the table could not hold as JSON (an id too long to key on,
+    text that is not UTF-8) is kept as its bytes under its coordinates, so
+    one such event does not turn the whole batch into an unrecognised
+    message.
+    """
     error = stream_error(batch)
     at = batch.timestamp or received_at
     failures = []
     for item in events:
         event, raw = _decode_event(item.data)
-        event_id = event_id_for(
-            event, item.shard_id, item.sequence_number, item.sub_sequence_number
-        )
-        record = FailureRecord(
-            event_id=event_id,
-            error=error,
-            origin=Origin.STREAM,
-            event=event,
-            raw=raw,
-            attempts=batch.invoke_count,
-            first_failed_at=at,
-            last_failed_at=at,
-            correlation_id=event_id,
-            source={
-                "shard_id": item.shard_id,
-                "sequence_number": item.sequence_number,
-                "sub_sequence_number": item.sub_sequence_number,
-                "stream_arn": batch.stream_arn,
-            },
-        )
+        record = _stream_record(batch, item, event, raw, error, at)
+        try:
+            record = checked_record(record, received_at)
+        except ContractError:
+            raw = base64.b64encode(item.data).decode("ascii")
+            record = _stream_record(batch, item, None, raw, error, at)
         failures.append(Incoming(record, RAW_BASE64 if raw is not None else None))
     return failures
+
+
+def _stream_record(
+    batch: StreamBatch,
+    item: StreamEvent,
+    event: dict[str, Any] | None,
+    raw: str | None,
+    error: FailureError,
+    at: str,
+) -> FailureRecord:
+    event_id = event_id_for(
+        event, item.shard_id, item.sequence_number, item.sub_sequence_number
+    )
+    return FailureRecord(
+        event_id=event_id,
+        error=error,
+        origin=Origin.STREAM,
+        event=event,
+        raw=raw,
+        attempts=batch.invoke_count,
+        first_failed_at=at,
+        last_failed_at=at,
+        correlation_id=event_id,
+        source={
+            "shard_id": item.shard_id,
+            "sequence_number": item.sequence_number,
+            "sub_sequence_number": item.sub_sequence_number,
+            "stream_arn": batch.stream_arn,
+        },
+    )
 
 
 def failure_from_unread_batch(
@@ -338,18 +382,29 @@ def failure_from_unread_batch(
 
 
 def unrecognised(body: str, message_id: str, reason: str, received_at: str) -> Incoming:
-    """A message no shape explains, kept whole so an operator can see it."""
+    """A message no shape explains, kept whole so an operator can see it.
+
+    A body that is not valid UTF-8 text (a lone surrogate) cannot be stored
+    as text, so its code points are kept in base64 instead.
+    """
     event_id = f"sqs:{message_id}"
+    raw, encoding = body, RAW_TEXT
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = base64.b64encode(body.encode("utf-8", "surrogatepass")).decode("ascii")
+        encoding = RAW_BASE64
+    reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
     record = FailureRecord(
         event_id=event_id,
         error=FailureError(UNRECOGNISED_ERROR, reason[:MESSAGE_LIMIT], False),
         origin=Origin.UNRECOGNISED,
-        raw=body,
+        raw=raw,
         first_failed_at=received_at,
         last_failed_at=received_at,
         correlation_id=event_id,
     )
-    return Incoming(record, RAW_TEXT)
+    return Incoming(record, encoding)
 
 
 def _decode_event(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
@@ -366,6 +421,35 @@ def _decode_event(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
 def _positive_int(value: Any, default: int) -> int:
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
     return number if number > 0 else default
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """The value if it is an object, else an empty one (AWS fields are optional)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    """The value if it is non-empty text, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large for a JSON number")
+    return value
+
+
+# Strict JSON, as the router and the connectors read it: no NaN, no
+# Infinity, no number beyond a double. Built once; json.loads with options
+# builds a decoder per call.
+_STRICT_JSON = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_float=_finite_float
+)

@@ -19,6 +19,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dlq_processor.checks import ERROR_TYPE_LIMIT
 from dlq_processor.config import Settings
 from dlq_processor.errors import (
     ClaimRefused,
@@ -34,6 +36,7 @@ from dlq_processor.errors import (
     InvalidStatus,
     RecordNotFound,
     StorageError,
+    StorageRejected,
 )
 from dlq_processor.items import (
     STATUSES,
@@ -59,8 +62,10 @@ PAYLOAD_PREFIX = "payloads/dlq"
 MAX_PAGE_SIZE = 500
 MAX_PAGES_PER_QUERY = 20
 DETAIL_LIMIT = 1000
-# error_type keys an index; keep it well inside a key's 2048 bytes.
-ERROR_TYPE_LIMIT = 255
+# How long a redrive holds its record: longer than a connector's Lambda can
+# run (15 minutes), so a lease only lapses when its redrive has died.
+REDRIVE_LEASE_SECONDS = 960
+LEASE = "redrive_lease_until"
 
 
 class WriteOutcome(StrEnum):
@@ -146,7 +151,9 @@ class FailureStore:
         event_text, event_ref = self._event_fields(record_id, record.event)
         if record.event_ref is not None:
             event_ref = dict(record.event_ref)
-        raw, raw_ref = self._raw_fields(record_id, record.raw)
+        # The event and the raw bytes share one item's room.
+        room = self.inline_limit - len((event_text or "").encode("utf-8"))
+        raw, raw_ref = self._raw_fields(record_id, record.raw, room)
 
         first_only = {
             "event_id": record.event_id,
@@ -224,9 +231,9 @@ class FailureStore:
         return None, self._offload(record_id, "event.json", text, "application/json")
 
     def _raw_fields(
-        self, record_id: str, raw: str | None
+        self, record_id: str, raw: str | None, room: int
     ) -> tuple[str | None, dict[str, str] | None]:
-        if raw is None or len(raw.encode("utf-8")) <= self.inline_limit:
+        if raw is None or len(raw.encode("utf-8")) <= room:
             return raw, None
         return None, self._offload(record_id, "raw.txt", raw, "text/plain")
 
@@ -278,6 +285,14 @@ class FailureStore:
         ref = record.get("event_ref")
         if not ref:
             return None
+        # The reference came in a message anyone with access to the queue
+        # could write: fetch only from the payload bucket.
+        if self.payload_bucket and ref.get("bucket") != self.payload_bucket:
+            raise StorageError(
+                f"record {record.get(KEY)} refers to s3://{ref.get('bucket')}/"
+                f"{ref.get('key')}, outside the payload bucket "
+                f"{self.payload_bucket}; it is not read"
+            )
         try:
             body = self.s3.get_object(Bucket=ref["bucket"], Key=ref["key"])["Body"]
             value = json.loads(body.read())
@@ -427,13 +442,18 @@ class FailureStore:
     ) -> dict[str, Any]:
         """Take the next redrive attempt of a record, or fail if taken.
 
-        The attempt counter moves only from the value the caller read, so two
-        concurrent redrives of one record cannot both go ahead. An edited
-        event replaces the stored one; the first original is kept.
+        The attempt counter moves only from the value the caller read, and
+        the claim holds a lease until ``record_redrive`` (or
+        ``release_redrive``) returns it, so two redrives of one record
+        cannot both go ahead, even when the second reads the record while
+        the first is still invoking. An edited event replaces the stored
+        one; the first original is kept.
         """
+        now = int(time.time())
         update = _Update()
         update.set("redrive_attempts", expected_attempts + 1)
         update.set("updated_at", utc_now())
+        update.set(LEASE, now + REDRIVE_LEASE_SECONDS)
         if edited_event is not None:
             text = to_json_text(edited_event)
             if len(text.encode("utf-8")) > self.inline_limit:
@@ -452,11 +472,13 @@ class FailureStore:
 
         attempts = update.name("redrive_attempts")
         status = update.name("status")
+        lease = update.name(LEASE)
         condition = (
             f"attribute_exists({update.name(KEY)}) AND "
             f"{status} IN ({update.value('parked')}, {update.value('redriven')}) AND "
             f"(attribute_not_exists({attempts}) OR "
-            f"{attempts} = {update.value(expected_attempts)})"
+            f"{attempts} = {update.value(expected_attempts)}) AND "
+            f"(attribute_not_exists({lease}) OR {lease} < {update.value(now)})"
         )
         try:
             response = self.client.update_item(
@@ -469,8 +491,8 @@ class FailureStore:
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
                 raise ClaimRefused(
-                    f"record {record_id} changed since it was read, or is not "
-                    "parked or redriven"
+                    f"record {record_id} changed since it was read, is not "
+                    "parked or redriven, or has a redrive under way"
                 ) from exc
             raise self._storage_error("UpdateItem", record_id, exc) from exc
         except BotoCoreError as exc:
@@ -486,21 +508,45 @@ class FailureStore:
         outcome: str,
         detail: str,
     ) -> dict[str, Any]:
-        """Note a redrive's outcome, and its new status when it has one."""
+        """Note a redrive's outcome, and its new status when it has one.
+
+        The status moves only while the record is parked or redriven: one
+        that an operator discarded or resolved during the invoke keeps that
+        status, and the outcome still goes into its history.
+        """
         now = utc_now()
         update = _Update()
-        if status is not None:
-            update.set("status", _check_status(status))
         update.set("updated_at", now)
         update.set("last_redrive_at", now)
         update.set("last_redrive_outcome", outcome)
         update.append_history(_history(now, "redrive", actor, f"{outcome}: {detail}"))
+        update.remove(LEASE)
+        if status is not None:
+            with_status = update.copy()
+            with_status.set("status", _check_status(status))
+            name = with_status.name("status")
+            redrivable = (
+                f"{name} IN ({with_status.value('parked')}, "
+                f"{with_status.value('redriven')})"
+            )
+            try:
+                return self._update_existing(record_id, with_status, redrivable)
+            except RecordNotFound:
+                pass
         return self._update_existing(record_id, update)
+
+    def release_redrive(self, record_id: str) -> None:
+        """Give back a redrive's lease when the redrive died before its outcome."""
+        update = _Update()
+        update.remove(LEASE)
+        self._update_existing(record_id, update)
 
     # Internals
 
-    def _update_existing(self, record_id: str, update: "_Update") -> dict[str, Any]:
-        condition = f"attribute_exists({update.name('status')})"
+    def _update_existing(
+        self, record_id: str, update: "_Update", condition: str | None = None
+    ) -> dict[str, Any]:
+        condition = condition or f"attribute_exists({update.name('status')})"
         try:
             response = self.client.update_item(
                 TableName=self.table_name,
@@ -631,9 +677,12 @@ class FailureStore:
     def _storage_error(
         self, operation: str, record_id: str, exc: Exception
     ) -> StorageError:
-        return StorageError(
+        message = (
             f"{operation} on {self.table_name} for record {record_id} failed: {exc}"
         )
+        if isinstance(exc, ClientError) and _code(exc) == "ValidationException":
+            return StorageRejected(message)
+        return StorageError(message)
 
 
 class _Update:
@@ -650,6 +699,15 @@ class _Update:
         self._sets: list[str] = []
         self._adds: list[str] = []
         self._removes: list[str] = []
+
+    def copy(self) -> "_Update":
+        twin = _Update()
+        twin._names = dict(self._names)
+        twin._values = dict(self._values)
+        twin._sets = list(self._sets)
+        twin._adds = list(self._adds)
+        twin._removes = list(self._removes)
+        return twin
 
     def name(self, attribute: str) -> str:
         for alias, known in self._names.items():

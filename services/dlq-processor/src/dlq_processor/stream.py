@@ -69,6 +69,13 @@ class StreamReader:
                 missing_reason="the record names no stream and EVENTS_STREAM_NAME "
                 "is not set"
             )
+        if self.stream_name and name != self.stream_name:
+            # The message comes off a queue others can write to: read only
+            # the events stream, never whichever stream a record names.
+            return StreamRead(
+                missing_reason=f"the record names the stream {name[:128]!r}, not "
+                f"the events stream {self.stream_name!r}; it was not read"
+            )
 
         try:
             records = list(self._records_in_range(name, batch))
@@ -133,11 +140,13 @@ class StreamReader:
             caught_up = response.get("MillisBehindLatest", 0) == 0
             if not iterator or (caught_up and not response.get("Records")):
                 return
-        logger.warning(
-            "stopped reading %s/%s after %d GetRecords calls",
-            name,
-            batch.shard_id,
-            self.max_calls,
+        # Neither the end of the range nor the end of the shard was reached:
+        # storing what was read would drop the rest of the batch unseen.
+        raise StreamReadError(
+            f"read {found} of {wanted or 'unknown'} records of {name}/"
+            f"{batch.shard_id} from {batch.start_sequence} in {self.max_calls} "
+            "GetRecords calls without reaching the end of the batch; the "
+            "message is left on the queue"
         )
 
 
