@@ -101,3 +101,20 @@ def test_registry_reads_the_environment_and_names_unknown_connectors():
         registry.function_for("sms")
     with pytest.raises(ContractError, match="not valid JSON"):
         ConnectorRegistry.from_env({"CONNECTOR_FUNCTIONS": "{"})
+
+
+@pytest.mark.parametrize("event_id", [None, "", 7, ["e"]])
+def test_a_delivery_needs_a_non_empty_string_event_id(event_id):
+    with pytest.raises(ContractError, match="event_id"):
+        Delivery.from_dict({"event_id": event_id, "event": {}})
+
+
+def test_a_delivery_that_is_not_an_object_is_refused():
+    with pytest.raises(ContractError, match="object"):
+        Delivery.from_dict(["not", "an", "object"])
+
+
+def test_target_id_refuses_text_with_no_utf8_form():
+    lone = {"connector": "webhook", "params": {"url": "https://x/\ud800"}}
+    with pytest.raises(UnicodeEncodeError):
+        target_id(lone)

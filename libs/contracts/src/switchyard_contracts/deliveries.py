@@ -70,9 +70,17 @@ class Delivery:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Delivery":
+        if not isinstance(data, Mapping):
+            raise ContractError("each delivery must be an object")
+        event_id = data.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            raise ContractError(
+                f"delivery field 'event_id' must be a non-empty string, "
+                f"not {event_id!r}"
+            )
         try:
             return cls(
-                event_id=str(data["event_id"]),
+                event_id=event_id,
                 rule=str(data.get("rule") or ""),
                 correlation_id=str(data.get("correlation_id") or data["event_id"]),
                 event=data.get("event"),
