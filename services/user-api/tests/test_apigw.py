@@ -46,6 +46,18 @@ def test_repeated_if_match_headers_are_folded_into_one_list() -> None:
     assert parsed.header("if-match") == '"a", "b"'
 
 
+def test_if_match_headers_spelled_differently_are_folded_together() -> None:
+    parsed = apigw.parse_event(
+        {
+            "httpMethod": "PUT",
+            "headers": {"if-match": '"a"', "If-Match": '"b"'},
+            "multiValueHeaders": {"if-match": ['"a"'], "If-Match": ['"b"']},
+        }
+    )
+
+    assert parsed.header("if-match") == '"a", "b"'
+
+
 def test_an_event_without_headers_or_context_still_parses() -> None:
     parsed = apigw.parse_event({"httpMethod": "GET", "headers": None, "body": None})
 

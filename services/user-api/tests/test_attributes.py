@@ -47,7 +47,26 @@ def test_internal_fields_cannot_be_removed_by_patch_either() -> None:
     ]
 
 
-@pytest.mark.parametrize("name", ["", "1abc", "a b", "a.b", "_x", "a" * 65, "é"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "1abc",
+        "a b",
+        "a.b",
+        "_x",
+        "a" * 65,
+        "é",
+        # Look-alikes of internal names: long s, Kelvin sign, Cyrillic e,
+        # a fullwidth letter, a trailing newline, a zero-width space.
+        "\u017ftatus",
+        "\u212aey",
+        "\u0435mail",
+        "\uff45mail",
+        "email\n",
+        "e\u200bmail",
+    ],
+)
 def test_bad_attribute_names_are_named_in_the_problem(name: str) -> None:
     assert codes({name: 1}) == [(pointer("", name), "invalid_attribute_name")]
 
@@ -135,3 +154,11 @@ def test_item_size_follows_dynamodbs_rules() -> None:
     assert item_size({"b": True, "z": None}) == 2 + 2
     assert item_size({"l": [Decimal(1), "x"]}) == 1 + 3 + (1 + 2) + (1 + 1)
     assert item_size({"m": {"k": "v"}}) == 1 + 3 + (1 + 1 + 1)
+
+
+def test_item_size_may_stop_counting_once_past_a_limit() -> None:
+    item = {"l": ["x"] * 1000}
+
+    assert item_size(item) == 1 + 3 + 1000 * 2
+    assert 100 < item_size(item, stop_above=100) < 1 + 3 + 1000 * 2
+    assert item_size(item, stop_above=10_000) == item_size(item)

@@ -74,3 +74,17 @@ def test_dumps_writes_every_json_type_as_ascii() -> None:
 def test_dumps_refuses_floats_rather_than_rounding_them() -> None:
     with pytest.raises(TypeError):
         jsontext.dumps({"x": 0.1})
+
+
+@pytest.mark.parametrize(
+    "text", ["1e999999999999999999999", "-2.5E-999999999999999999999"]
+)
+def test_a_number_beyond_decimals_exponent_range_parses_and_writes_back(text) -> None:
+    value = jsontext.loads(f"[{text}]")
+
+    assert value == [jsontext.UnrepresentableNumber(text)]
+    assert jsontext.dumps(value) == f"[{text}]"
+
+
+def test_zero_with_an_exponent_beyond_decimals_range_is_zero() -> None:
+    assert jsontext.loads("-0.0e99999999999999999999999") == 0

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from user_api import jsontext
-from user_api.attributes import attribute_problems
+from user_api.attributes import _plainly_valid, attribute_problems
 from user_api.marshal import from_item, to_item
 
 pytestmark = pytest.mark.unit
@@ -69,3 +69,25 @@ def test_any_text_either_parses_and_round_trips_or_is_refused(text) -> None:
 @given(st.decimals(allow_nan=False, allow_infinity=False))
 def test_number_text_is_the_same_number(number: Decimal) -> None:
     assert Decimal(jsontext.number_text(number)) == number
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.text(max_size=10),
+    st.decimals(),
+    st.sampled_from(["\ud800", Decimal("1E+126"), Decimal("1E-131"), 10**40]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scalars)
+def test_the_quick_check_never_passes_a_value_the_full_check_refuses(value) -> None:
+    document = {"a": [value], "m": {"k": value}}
+
+    problems = attribute_problems(document, removals_allowed=False)
+
+    if _plainly_valid(value):
+        assert problems == []
+    else:
+        assert {problem.field for problem in problems} <= {"/a/0", "/m/k"}

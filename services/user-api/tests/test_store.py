@@ -97,3 +97,38 @@ def test_a_connection_failure_is_a_store_error() -> None:
 
     with pytest.raises(StoreError, match="GetItem on users failed"):
         UsersTable("users", client=Unreachable()).get("u1")
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["InternalServerError", "ServiceUnavailable", "TransactionConflictException"],
+)
+def test_transient_dynamodb_failures_are_a_busy_store(stubbed, code) -> None:
+    table, stubber = stubbed
+    stubber.add_client_error("get_item", code, "try again", http_status_code=500)
+
+    with pytest.raises(StoreBusyError, match=f"GetItem on users .*{code}"):
+        table.get("u1")
+
+
+def test_a_version_of_another_type_is_the_write_condition_as_read(stubbed) -> None:
+    table, stubber = stubbed
+    stubber.add_response(
+        "get_item",
+        {"Item": {"user_id": {"S": "u1"}, "version": {"N": "7"}}},
+    )
+    stubber.add_response(
+        "delete_item",
+        {},
+        {
+            "TableName": "users",
+            "Key": {"user_id": {"S": "u1"}},
+            "ConditionExpression": "#version = :expected",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": {":expected": {"N": "7"}},
+        },
+    )
+
+    table.delete(table.get("u1"))
+
+    stubber.assert_no_pending_responses()

@@ -124,13 +124,13 @@ def parse_event(event: Mapping[str, Any]) -> Request:
         for name, value in (event.get("headers") or {}).items()
         if value is not None
     }
-    # Repeated headers arrive only in multiValueHeaders; for If-Match every
-    # value counts, so they are joined the way HTTP folds them.
-    multi = {
-        str(name).lower(): values
-        for name, values in (event.get("multiValueHeaders") or {}).items()
-        if isinstance(values, list) and values
-    }
+    # Repeated headers arrive only in multiValueHeaders, under each spelling
+    # the client used; for If-Match every value counts, so they are joined
+    # the way HTTP folds repeated field lines.
+    multi: dict[str, list[Any]] = {}
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if isinstance(values, list) and values:
+            multi.setdefault(str(name).lower(), []).extend(values)
     if "if-match" in multi:
         headers["if-match"] = ", ".join(str(value) for value in multi["if-match"])
     for name, values in multi.items():

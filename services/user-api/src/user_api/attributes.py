@@ -3,10 +3,11 @@
 A profile is a flat JSON object: its member names are attribute names and
 its values are any JSON value (string, number, boolean, null, list, object).
 Names follow one pattern so they read well in DynamoDB and in the console;
-internal fields are the API's own and never written by a client. Numbers
-must fit DynamoDB's number type: at most 38 significant digits, magnitude
-between 1E-130 and 1E+126 (or zero). Validation reports every problem at
-once, each at the JSON Pointer of the offending member.
+internal fields are the API's own and never written by a client, in any
+letter case. Numbers must fit DynamoDB's number type: at most 38
+significant digits, magnitude between 1E-130 and 1E+126 (or zero).
+Validation reports every problem at once, each at the JSON Pointer of the
+offending member.
 """
 
 import re
@@ -15,9 +16,18 @@ from decimal import Decimal
 from typing import Any
 
 from user_api.errors import Problem
-from user_api.jsontext import significant_digits
+from user_api.jsontext import UnrepresentableNumber, significant_digits
 
 INTERNAL_FIELDS = frozenset({"user_id", "email", "version", "created_at", "updated_at"})
+
+# The internal names in any letter case, as a JSON Schema (ECMA) pattern for
+# the OpenAPI document, which has no case-insensitive flag.
+INTERNAL_NAME_PATTERN = "^({})$".format(
+    "|".join(
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in name)
+        for name in sorted(INTERNAL_FIELDS)
+    )
+)
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 MAX_NAME_CHARS = 64
@@ -37,6 +47,11 @@ def pointer(parent: str, token: str | int) -> str:
     """The JSON Pointer (RFC 6901) of ``token`` under ``parent``."""
     escaped = str(token).replace("~", "~0").replace("/", "~1")
     return f"{parent}/{escaped}"
+
+
+def is_attribute_name(name: str) -> bool:
+    """Whether ``name`` follows the name rules (internal names included)."""
+    return bool(_NAME.fullmatch(name))
 
 
 def _shown(text: str, limit: int = 40) -> str:
@@ -61,7 +76,9 @@ def attribute_problems(document: Any, *, removals_allowed: bool) -> list[Problem
     problems: list[Problem] = []
     for name, value in document.items():
         where = pointer("", name)
-        if name in INTERNAL_FIELDS:
+        # DynamoDB names are case-sensitive, but "Email" beside "email" would
+        # pass for the verified address in the console, so no case counts.
+        if isinstance(name, str) and name.lower() in INTERNAL_FIELDS:
             problems.append(
                 Problem(
                     where,
@@ -100,6 +117,9 @@ def _value_problems(value: Any, where: str, depth: int) -> Iterator[Problem]:
                 "is not valid Unicode; send well-formed text",
             )
         return
+    if isinstance(value, UnrepresentableNumber):
+        yield _out_of_range(value.text, where)
+        return
     if isinstance(value, int):
         value = Decimal(value)
     if isinstance(value, Decimal):
@@ -115,23 +135,47 @@ def _value_problems(value: Any, where: str, depth: int) -> Iterator[Problem]:
                 f"lists and objects may nest at most {MAX_DEPTH} levels deep",
             )
             return
+        # A 1 MiB body can hold half a million values: the plainly valid
+        # scalars are passed over without building their pointers, or the
+        # check alone could outlast the function's timeout.
         if isinstance(value, list):
             for index, item in enumerate(value):
-                yield from _value_problems(item, pointer(where, index), depth + 1)
+                if not _plainly_valid(item):
+                    yield from _value_problems(item, pointer(where, index), depth + 1)
             return
         for key, item in value.items():
-            inner = pointer(where, key)
             if not 1 <= len(key) <= MAX_KEY_CHARS or not _encodable(key):
                 yield Problem(
-                    inner,
+                    pointer(where, key),
                     "invalid_key",
                     f"object keys must be valid Unicode text of 1 to "
                     f"{MAX_KEY_CHARS} characters",
                 )
                 continue
-            yield from _value_problems(item, inner, depth + 1)
+            if not _plainly_valid(item):
+                yield from _value_problems(item, pointer(where, key), depth + 1)
         return
     yield Problem(where, "invalid_value", f"{type(value).__name__} is not a JSON value")
+
+
+def _plainly_valid(value: Any) -> bool:
+    """A quick yes for the common scalars; False means "check it fully"."""
+    kind = type(value)
+    if value is None or kind is bool:
+        return True
+    if kind is str:
+        # ASCII text cannot hold an unpaired surrogate.
+        return value.isascii()
+    if kind is Decimal:
+        if not value.is_finite():
+            return False
+        if value.is_zero():
+            return True
+        return (
+            len(value.as_tuple().digits) <= MAX_DIGITS
+            and MIN_EXPONENT <= value.adjusted() <= MAX_EXPONENT
+        )
+    return False
 
 
 def number_problem(number: Decimal, where: str) -> Problem | None:
@@ -150,13 +194,17 @@ def number_problem(number: Decimal, where: str) -> Problem | None:
             f"DynamoDB keeps at most {MAX_DIGITS} (send it as a string instead)",
         )
     if not MIN_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
-        return Problem(
-            where,
-            "number_out_of_range",
-            f"{_shown(text)} is outside DynamoDB's range: magnitudes from "
-            "1E-130 to below 1E+126, or zero (send it as a string instead)",
-        )
+        return _out_of_range(text, where)
     return None
+
+
+def _out_of_range(text: str, where: str) -> Problem:
+    return Problem(
+        where,
+        "number_out_of_range",
+        f"{_shown(text)} is outside DynamoDB's range: magnitudes from "
+        "1E-130 to below 1E+126, or zero (send it as a string instead)",
+    )
 
 
 def _encodable(text: str) -> bool:
@@ -167,28 +215,43 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def item_size(item: Mapping[str, Any]) -> int:
-    """The item's size in bytes as DynamoDB counts it against the 400 KB."""
-    return sum(_utf8_len(name) + _value_size(value) for name, value in item.items())
+def item_size(item: Mapping[str, Any], *, stop_above: int | None = None) -> int:
+    """The item's size in bytes as DynamoDB counts it against the 400 KB.
 
-
-def _value_size(value: Any) -> int:
-    if value is None or isinstance(value, bool):
-        return 1
-    if isinstance(value, str):
-        return _utf8_len(value)
-    if isinstance(value, Decimal | int):
-        digits = len(significant_digits(Decimal(value)))
-        return (digits + 1) // 2 + 1
-    if isinstance(value, bytes):
-        return len(value)
-    if isinstance(value, list | tuple | set | frozenset):
-        return 3 + sum(1 + _value_size(item) for item in value)
-    if isinstance(value, dict):
-        return 3 + sum(
-            _utf8_len(key) + 1 + _value_size(item) for key, item in value.items()
-        )
-    raise TypeError(f"cannot size {type(value).__name__}")
+    With ``stop_above``, counting stops as soon as the total passes it (the
+    result is then only known to be larger): a hostile body of half a million
+    values need not be counted to the end to be refused.
+    """
+    total = 0
+    pending: list[Any] = []
+    for name, value in item.items():
+        total += _utf8_len(name)
+        pending.append(value)
+    while pending:
+        value = pending.pop()
+        if value is None or isinstance(value, bool):
+            total += 1
+        elif isinstance(value, str):
+            total += _utf8_len(value)
+        elif isinstance(value, Decimal | int):
+            number = value if type(value) is Decimal else Decimal(value)
+            total += (len(significant_digits(number)) + 1) // 2 + 1
+        elif isinstance(value, bytes):
+            total += len(value)
+        elif isinstance(value, list | tuple | set | frozenset):
+            # 3 bytes per list, 1 per element, then the elements.
+            total += 3 + len(value)
+            pending.extend(value)
+        elif isinstance(value, dict):
+            total += 3 + len(value)
+            for key, inner in value.items():
+                total += _utf8_len(key)
+                pending.append(inner)
+        else:
+            raise TypeError(f"cannot size {type(value).__name__}")
+        if stop_above is not None and total > stop_above:
+            break
+    return total
 
 
 def _utf8_len(text: str) -> int:

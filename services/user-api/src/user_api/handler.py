@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from user_api import apigw
-from user_api.attributes import MAX_PROBLEMS, attribute_problems
+from user_api.attributes import MAX_PROBLEMS, attribute_problems, is_attribute_name
 from user_api.claims import caller_from_claims
 from user_api.config import Settings, service_name
 from user_api.errors import (
@@ -70,6 +70,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
                 "status": exc.status,
                 "code": exc.code,
                 "attributes": _attribute_names(exc.problems),
+                "invalid_names": _invalid_name_count(exc.problems),
                 "problem_codes": sorted({problem.code for problem in exc.problems}),
             },
         )
@@ -154,9 +155,24 @@ def _dispatch(request: apigw.Request, settings: Settings) -> dict[str, Any]:
 
 
 def _attribute_names(problems: tuple[Problem, ...]) -> list[str]:
-    """The top-level names the problems are about; deeper keys may be data."""
-    names = {problem.field.split("/")[1] for problem in problems if problem.field}
+    """The valid top-level names the problems are about.
+
+    Deeper keys and names that break the name rules may be the caller's
+    data (``{"my pin is 1234": 1}``): the first are left out, the second
+    only counted (``_invalid_name_count``).
+    """
+    names = {
+        name
+        for problem in problems
+        if problem.field
+        and (name := problem.field.split("/")[1])
+        and is_attribute_name(name)
+    }
     return sorted(names)[:MAX_PROBLEMS]
+
+
+def _invalid_name_count(problems: tuple[Problem, ...]) -> int:
+    return sum(problem.code == "invalid_attribute_name" for problem in problems)
 
 
 def _profile_response(status: int, profile: Profile) -> dict[str, Any]:

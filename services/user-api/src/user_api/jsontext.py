@@ -7,11 +7,19 @@ The standard library's encoder cannot write a ``Decimal`` without going
 through ``float``, hence the small encoder here. Output is ASCII, non-ASCII
 characters escaped, so even an unpaired surrogate echoed in an error
 message stays valid JSON on the wire.
+
+A number whose exponent is beyond what ``Decimal`` can hold at all
+(``1e999999999999999999999``) is read as an ``UnrepresentableNumber`` so that
+validation can refuse it at its own field rather than the parser failing.
 """
 
 import json
-from decimal import Decimal
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+_ZERO_MANTISSA = re.compile(r"-?0*(\.0*)?([eE].*)?")
 
 
 class JsonTextError(ValueError):
@@ -20,6 +28,26 @@ class JsonTextError(ValueError):
 
 def _refuse_constant(name: str) -> Any:
     raise JsonTextError(f"{name} is not a JSON number; send a finite number")
+
+
+@dataclass(frozen=True)
+class UnrepresentableNumber:
+    """A JSON number too far from 1 for ``Decimal``; validation refuses it.
+
+    Written back as its own text, so that parsing and writing round-trip.
+    """
+
+    text: str
+
+
+def _number(text: str) -> Decimal | UnrepresentableNumber:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        # Only the exponent can be out of Decimal's range: zero stays zero.
+        if _ZERO_MANTISSA.fullmatch(text):
+            return Decimal(0)
+        return UnrepresentableNumber(text)
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -32,12 +60,15 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def loads(text: str) -> Any:
-    """Parse JSON text; numbers become ``Decimal``, NaN and Infinity refused."""
+    """Parse JSON text; numbers become ``Decimal``, NaN and Infinity refused.
+
+    A number ``Decimal`` cannot hold becomes an ``UnrepresentableNumber``.
+    """
     try:
         return json.loads(
             text,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=_number,
+            parse_int=_number,
             parse_constant=_refuse_constant,
             object_pairs_hook=_refuse_duplicates,
         )
@@ -105,6 +136,8 @@ def _encode(value: Any, parts: list[str]) -> None:
         parts.append(json.dumps(value))
     elif isinstance(value, Decimal | int):
         parts.append(number_text(value))
+    elif isinstance(value, UnrepresentableNumber):
+        parts.append(value.text)
     elif isinstance(value, dict):
         parts.append("{")
         for index, (key, item) in enumerate(value.items()):

@@ -131,9 +131,9 @@ class Profiles:
                 "updated_at": now,
             }
             # Tokens without an email claim (access tokens) keep the stored
-            # one; an address the pool says is unverified is not recorded,
-            # so nobody can pass as another user in the operators' search.
-            fresh = caller.email if caller.email_verified is not False else None
+            # one; only an address the pool says is verified is recorded, so
+            # nobody can pass as another user in the operators' search.
+            fresh = caller.email if caller.email_verified is True else None
             email = fresh or (current.email if current else None)
             if email:
                 item["email"] = email
@@ -147,11 +147,11 @@ class Profiles:
         raise _lost_races()
 
     def _check_size(self, item: dict[str, Any]) -> None:
-        size = item_size(item)
+        size = item_size(item, stop_above=self.max_item_bytes)
         if size > self.max_item_bytes:
             raise PayloadTooLargeError(
-                f"the profile would take {size} bytes in DynamoDB and the limit is "
-                f"{self.max_item_bytes}; remove or shorten attributes",
+                f"the profile would take more than the {self.max_item_bytes} "
+                "bytes DynamoDB allows for one item; remove or shorten attributes",
                 code="profile_too_large",
             )
 

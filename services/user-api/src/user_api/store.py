@@ -6,6 +6,8 @@ write carries a condition on the item's ``version`` (or on its absence), so
 a writer that read an older version can never overwrite a newer one.
 """
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +20,17 @@ from user_api.errors import (
 )
 from user_api.marshal import from_item, to_item
 
+# Throttling, and DynamoDB's own transient failures that botocore has
+# already retried: the caller may retry too, so they are a 503.
 _BUSY_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
         "ThrottlingException",
         "RequestLimitExceeded",
         "LimitExceededException",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
     }
 )
 
@@ -45,9 +52,16 @@ class StoredProfile:
     # False for an item written without a version (by hand, say): its ETag
     # uses UNVERSIONED and a write conditions on the attribute's absence.
     versioned: bool = True
+    # The version attribute exactly as read, when another tool wrote one
+    # that is not a plain tag (a number, an empty string, a space): the
+    # write condition compares with it, and ``version`` is a digest of it.
+    raw_version: dict[str, Any] | None = None
 
 
 UNVERSIONED = "0"
+
+# A version usable as it is inside an entity tag (RFC 9110 etagc, ASCII).
+_PLAIN_TAG = re.compile(r"[!#-~]{1,128}")
 
 
 class UsersTable:
@@ -156,10 +170,12 @@ def _still_current(
             dict(_NAMES),
             {},
         )
+    # DynamoDB's "=" compares values of any type, lists and maps included.
+    expected = profile.raw_version or {"S": profile.version}
     return (
         "#version = :expected",
         {"#version": _NAMES["#version"]},
-        {":expected": {"S": profile.version}},
+        {":expected": expected},
     )
 
 
@@ -168,19 +184,38 @@ def _profile_from_item(item: dict[str, Any]) -> StoredProfile:
     attributes = {
         name: value for name, value in values.items() if name not in INTERNAL_FIELDS
     }
-    # An item written by hand (the console, a migration) may lack a version;
-    # it still gets a stable ETag, and the next write through the API sets one.
+    # An item written by hand (the console, a migration) may lack a version
+    # or hold an odd one; it still gets a stable ETag that If-Match can
+    # quote, and the next write through the API sets a fresh version.
+    raw_version = item.get("version")
     version = values.get("version")
-    versioned = isinstance(version, str) and bool(version)
+    raw = None
+    if raw_version is None:
+        version = UNVERSIONED
+    elif not (isinstance(version, str) and _PLAIN_TAG.fullmatch(version)):
+        version, raw = _digest(raw_version), raw_version
     return StoredProfile(
         user_id=str(values["user_id"]),
-        version=version if versioned else UNVERSIONED,
-        versioned=versioned,
+        version=version,
+        versioned=raw_version is not None,
+        raw_version=raw,
         attributes=attributes,
         email=values.get("email") if isinstance(values.get("email"), str) else None,
         created_at=_optional_text(values.get("created_at")),
         updated_at=_optional_text(values.get("updated_at")),
     )
+
+
+def _digest(raw_version: dict[str, Any]) -> str:
+    """A tag for a version that cannot be one as it is: a hash of its value."""
+    # Imported here: only items edited by other tools need it, and hashlib
+    # loads OpenSSL, which would add to every cold start.
+    import hashlib
+
+    text = json.dumps(
+        raw_version, sort_keys=True, default=lambda data: bytes(data).hex()
+    )
+    return "x" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _optional_text(value: Any) -> str | None:
