@@ -1,13 +1,20 @@
 """Service packages are reproducible and hold only what the service needs."""
 
 import os
+import time
 import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from switchyard_infra.build import LAMBDA_PLATFORM, build_service, plan
+from switchyard_infra.build import (
+    LAMBDA_PLATFORM,
+    build_service,
+    build_service_dir,
+    plan,
+    prune_unpacked,
+)
 from switchyard_infra.services import get_service
 from switchyard_infra.zipfiles import FIXED_DATE_TIME, write_zip
 
@@ -77,3 +84,47 @@ def test_package_name_follows_its_inputs():
     assert "aws-lambda-powertools==" in build.requirements
     assert "boto3" not in build.requirements
     assert plan("router").digest != build.digest
+
+
+def _unpacked(root: Path, name: str, age_seconds: float = 0) -> Path:
+    path = root / name
+    (path / "pkg").mkdir(parents=True)
+    (path / "pkg" / "module.py").write_text("x = 1\n")
+    then = time.time() - age_seconds
+    os.utime(path, (then, then))
+    return path
+
+
+@pytest.mark.unit
+def test_prune_keeps_the_current_and_recently_used_dirs_of_the_service_only(
+    tmp_path: Path,
+):
+    keep = _unpacked(tmp_path, "user-api-" + "a" * 16)
+    old = _unpacked(tmp_path, "user-api-" + "b" * 16, age_seconds=3600)
+    recent = _unpacked(tmp_path, "user-api-" + "c" * 16, age_seconds=10)
+    other_service = _unpacked(tmp_path, "router-" + "d" * 16, age_seconds=3600)
+    not_a_build = _unpacked(tmp_path, "user-api-notes", age_seconds=3600)
+
+    removed = prune_unpacked(tmp_path, "user-api", keep, grace_seconds=60)
+
+    assert removed == [old]
+    assert not old.exists()
+    assert {p.name for p in tmp_path.iterdir()} == {
+        keep.name,
+        recent.name,
+        other_service.name,
+        not_a_build.name,
+    }
+
+
+@pytest.mark.functional
+def test_building_the_unpacked_dir_removes_the_services_older_ones(tmp_path: Path):
+    stale = _unpacked(tmp_path, f"{SERVICE}-" + "0" * 16, age_seconds=3600)
+    other = _unpacked(tmp_path, "router-" + "0" * 16, age_seconds=3600)
+
+    built = build_service_dir(SERVICE, tmp_path)
+
+    assert (built / "user_api").is_dir()
+    assert not stale.exists()
+    assert other.is_dir()
+    assert {p.name for p in tmp_path.iterdir()} == {built.name, other.name}

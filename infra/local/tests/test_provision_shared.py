@@ -11,7 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from switchyard_local.provision import ProvisionError, deploy_stack, load_template
+from switchyard_infra.templates import load_template
+from switchyard_local.provision import ProvisionError, deploy_stack
 
 pytestmark = pytest.mark.functional
 

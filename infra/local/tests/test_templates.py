@@ -66,6 +66,30 @@ def test_conditions_choose_the_branch_and_no_value_drops_the_key():
     assert value == {"a": "default"}
 
 
+def test_resources_named_after_the_resolver_was_made_still_resolve():
+    physical: dict[str, dict[str, str]] = {}
+    resolver = Resolver({}, physical=physical)
+    physical["Fn"] = {"Ref": "f", "Arn": "arn:f"}
+
+    value = resolver.resolve({"Fn::Sub": "${Fn}/${Fn.Arn}"})
+
+    assert value == "f/arn:f"
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        {"Ref": "Missing"},
+        {"Fn::If": ["NoSuchCondition", 1, 2]},
+        {"Fn::Base64": "x"},
+        {"Ref": "AWS::NotificationARNs"},
+    ],
+)
+def test_what_cannot_be_resolved_raises_the_local_template_error(fragment):
+    with pytest.raises(TemplateError):
+        Resolver({}).resolve(fragment)
+
+
 def test_router_template_gives_function_environment_and_kinesis_mapping():
     template = load_template(TEMPLATES / "service-router.yaml")
 

@@ -17,10 +17,12 @@ import argparse
 import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 import zipfile
 from dataclasses import dataclass
@@ -40,6 +42,8 @@ RUNTIME_PROVIDED = ("boto3", "botocore")
 # Console scripts carry the build machine's interpreter path (useless on
 # Lambda, and irreproducible); .lock is uv's lock file for the target.
 SKIPPED_TOP_LEVEL = {"bin", ".lock"}
+# An older unpacked build used this recently may serve a running local stack.
+PRUNE_GRACE_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -273,21 +277,61 @@ def build_service_dir(
     root = Path(out_dir) if out_dir is not None else BUILD_CACHE_DIR / "unpacked"
     destination = root / f"{name}-{build.digest[:16]}"
     if destination.is_dir():
-        return destination
+        # Marks it as in use, for prune_unpacked's grace period.
+        os.utime(destination)
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root) as scratch:
+            staging = Path(scratch) / "pkg"
+            for arcname, path in _entries(build):
+                target = staging / arcname
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+            try:
+                staging.rename(destination)
+            except OSError:
+                if not destination.is_dir():
+                    raise
 
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root) as scratch:
-        staging = Path(scratch) / "pkg"
-        for arcname, path in _entries(build):
-            target = staging / arcname
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-        try:
-            staging.rename(destination)
-        except OSError:
-            if not destination.is_dir():
-                raise
+    prune_unpacked(root, name, keep=destination)
     return destination
+
+
+def prune_unpacked(
+    root: Path, name: str, keep: Path, grace_seconds: float = PRUNE_GRACE_SECONDS
+) -> list[Path]:
+    """Remove service name's unpacked directories other than keep.
+
+    Each source change makes a new directory, so without this they pile up.
+    One last used (built or reused) within grace_seconds is kept: a local
+    stack started from it may still be running. Returns what was removed.
+    Limitation: a stack that runs longer than the grace period from an
+    outdated build can lose its package directory when another build prunes.
+    """
+    own_name = re.compile(re.escape(name) + r"-[0-9a-f]{16}")
+    recent = time.time() - grace_seconds
+    removed = []
+    for path in sorted(root.iterdir()):
+        if path == keep or not own_name.fullmatch(path.name) or not path.is_dir():
+            continue
+        try:
+            if path.stat().st_mtime > recent:
+                continue
+        except OSError:
+            continue
+        # Moved aside first, so that no build finds a half-removed directory
+        # under its digest name and reuses it.
+        trash = Path(tempfile.mkdtemp(dir=root, prefix=".prune-"))
+        try:
+            path.rename(trash / path.name)
+        except OSError:
+            # Another build pruned it meanwhile.
+            continue
+        finally:
+            shutil.rmtree(trash, ignore_errors=True)
+        logger.info("removed the older unpacked build %s", path)
+        removed.append(path)
+    return removed
 
 
 def describe(path: Path) -> str:

@@ -39,7 +39,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from switchyard_infra import api_template, site_publish
 from switchyard_infra.build import build_service, describe
 from switchyard_infra.errors import DeployError, InfraError
-from switchyard_infra.intrinsics import Resolver
+from switchyard_infra.intrinsics import Resolver, pseudo_parameters
 from switchyard_infra.paths import REPO_ROOT, SITE_DIR, TEMPLATES_DIR
 from switchyard_infra.services import SERVICES, get_service
 from switchyard_infra.stacks import StackDeployer
@@ -238,22 +238,16 @@ def _stack_resolver(
     }
     account = ctx.client("sts").get_caller_identity()["Account"]
     refs.update(
-        {
-            "AWS::Region": ctx.region,
-            "AWS::AccountId": account,
-            "AWS::Partition": "aws",
-            "AWS::StackName": stack_name,
-            "AWS::URLSuffix": "amazonaws.com",
-        }
+        pseudo_parameters(str(ctx.region), account, stack_name, stack.get("StackId"))
     )
-    arns = {}
+    arns: dict[tuple[str, str], str] = {}
     for page in cfn.get_paginator("list_stack_resources").paginate(
         StackName=stack_name
     ):
         for resource in page["StackResourceSummaries"]:
             refs[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
             if resource["ResourceType"] == "AWS::Lambda::Function":
-                arns[resource["LogicalResourceId"]] = (
+                arns[(resource["LogicalResourceId"], "Arn")] = (
                     f"arn:aws:lambda:{ctx.region}:{account}:function:"
                     f"{resource['PhysicalResourceId']}"
                 )
@@ -267,7 +261,9 @@ def _stack_resolver(
             raise DeployError(f"no export named {name}; deploy the shared stack first")
         return exports[name]
 
-    return Resolver(refs, arns, lookup, template.get("Conditions", {}))
+    return Resolver(
+        refs, arns, lookup, template.get("Conditions", {}), template.get("Mappings")
+    )
 
 
 def apply_event_invoke_configs(

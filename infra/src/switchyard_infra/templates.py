@@ -1,4 +1,8 @@
-"""Read CloudFormation templates as plain data (short-form tags expanded)."""
+"""Read CloudFormation templates as plain data: the one load_template.
+
+Short-form tags (``!Sub`` and friends) are expanded to their long form, and
+the result is plain dicts and lists, as JSON would give.
+"""
 
 import json
 from pathlib import Path
@@ -20,8 +24,8 @@ def parse_template(text: str) -> dict[str, Any]:
     return dict(json.loads(json.dumps(data)))
 
 
-def load_template(path: Path) -> dict[str, Any]:
-    """The template at path as dicts."""
+def load_template(path: str | Path) -> dict[str, Any]:
+    """The template at path as plain dicts, short-form tags expanded."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

@@ -5,8 +5,6 @@ then ``runserver`` on 127.0.0.1, in its own process group so that a stop
 stops Django's children too.
 """
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from switchyard_local.errors import StackError
+from switchyard_local.process_group import stop_process_group
 
 
 class ConsoleProcess:
@@ -82,13 +81,7 @@ class ConsoleProcess:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
+        stop_process_group(process, timeout=10, kill_timeout=5)
         if self._log is not None:
             self._log.close()
             self._log = None

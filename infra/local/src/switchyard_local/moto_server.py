@@ -6,7 +6,6 @@ and lets a stop be a real stop. It binds 127.0.0.1 only: moto's own default is
 """
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,8 @@ import time
 import urllib.error
 import urllib.request
 from types import TracebackType
+
+from switchyard_local.process_group import stop_process_group
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -136,13 +137,7 @@ class MotoServer:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server and its process group; safe to call twice."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout)
+        stop_process_group(process, timeout, kill_timeout=timeout)
         if self._log is not None:
             self._log.close()
             self._log = None

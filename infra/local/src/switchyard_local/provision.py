@@ -27,9 +27,15 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from cfn_flip import load_yaml
 
-from switchyard_local.cfn_values import Resolver, UnresolvedError, references
+from switchyard_infra.intrinsics import (
+    Resolver,
+    UnresolvedError,
+    pseudo_parameters,
+    references,
+    substitute_known,
+)
+from switchyard_infra.templates import load_template
 from switchyard_local.moto_server import ACCOUNT_ID, REGION
 
 COGNITO_TYPES = (
@@ -66,12 +72,6 @@ class Deployment:
     not_applied: dict[str, str] = field(default_factory=dict)
 
 
-def load_template(path: Path | str) -> dict[str, Any]:
-    """A YAML or JSON template as plain dicts, short-form tags expanded."""
-    text = Path(path).read_text(encoding="utf-8")
-    return json.loads(json.dumps(load_yaml(text)))
-
-
 class _Provisioner:
     def __init__(
         self,
@@ -87,16 +87,7 @@ class _Provisioner:
         self.session = boto3.session.Session(region_name=region)
         self.endpoint_url = endpoint_url
         self.params = self._parameters(parameters)
-        self.pseudo = {
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Region": region,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": stack_name,
-            "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/"
-            f"{stack_name}/local",
-            "AWS::NoValue": None,
-        }
+        self.pseudo = pseudo_parameters(region, ACCOUNT_ID, stack_name)
         self.conditions = self._conditions()
         self.cognito_refs: dict[str, Any] = {}
         self.cognito_atts: dict[tuple[str, str], Any] = {}
@@ -125,16 +116,15 @@ class _Provisioner:
         return values
 
     def _conditions(self) -> dict[str, bool]:
+        declared = self.template.get("Conditions", {})
+        resolver = Resolver({**self.params, **self.pseudo}, conditions=declared)
         resolved: dict[str, bool] = {}
-        pending = dict(self.template.get("Conditions", {}))
-        for _ in range(len(pending) + 1):
-            for name, expr in list(pending.items()):
-                resolver = Resolver({**self.params, **self.pseudo}, conditions=resolved)
-                try:
-                    resolved[name] = bool(resolver.resolve(expr))
-                except UnresolvedError:
-                    continue
-                del pending[name]
+        for name in declared:
+            try:
+                resolved[name] = resolver.condition(name)
+            except UnresolvedError:
+                continue
+        pending = set(declared) - set(resolved)
         if pending:
             raise ProvisionError(f"unresolvable conditions {sorted(pending)}")
         return resolved
@@ -210,7 +200,7 @@ class _Provisioner:
 
     def stack_template(self) -> dict[str, Any]:
         """The template moto gets: skipped types out, Cognito values in."""
-        resolver = _PartialResolver(self.cognito_refs, self.cognito_atts)
+        known = dict(self.cognito_refs), dict(self.cognito_atts)
         skipped = {
             lid
             for lid, spec in self.template.get("Resources", {}).items()
@@ -219,14 +209,14 @@ class _Provisioner:
         body = dict(self.template)
         body.pop("Transform", None)
         body["Resources"] = {
-            lid: resolver.resolve(spec)
+            lid: substitute_known(spec, *known)
             for lid, spec in self.template.get("Resources", {}).items()
             if lid not in skipped
         }
         for spec in body["Resources"].values():
             _fill_what_moto_requires(spec)
         body["Outputs"] = {
-            name: resolver.resolve(spec)
+            name: substitute_known(spec, *known)
             for name, spec in self.template.get("Outputs", {}).items()
             if not (references(spec) & (skipped - set(self.cognito_refs)))
         }
@@ -410,40 +400,6 @@ def _fill_what_moto_requires(spec: dict[str, Any]) -> None:
     if isinstance(integration, dict) and integration.get("Type") == "MOCK":
         integration.setdefault("IntegrationHttpMethod", "POST")
         integration.setdefault("Uri", "")
-
-
-class _PartialResolver(Resolver):
-    """Replaces only references to resources already created outside moto."""
-
-    def __init__(
-        self, refs: Mapping[str, Any], attributes: Mapping[tuple[str, str], Any]
-    ) -> None:
-        super().__init__(refs, attributes)
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if not isinstance(value, Mapping):
-            return value
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref" and arg in self.refs:
-                return self.refs[arg]
-            if key == "Fn::GetAtt":
-                parts = arg.split(".", 1) if isinstance(arg, str) else arg
-                if tuple(parts) in self.attributes:
-                    return self.attributes[tuple(parts)]
-            if key == "Fn::Sub":
-                return {key: self._sub_known(arg)}
-        return {k: self.resolve(v) for k, v in value.items()}
-
-    def _sub_known(self, arg: Any) -> Any:
-        text = arg[0] if isinstance(arg, list) else arg
-        for name, value in self.refs.items():
-            text = text.replace("${" + name + "}", str(value))
-        for (lid, att), value in self.attributes.items():
-            text = text.replace("${" + f"{lid}.{att}" + "}", str(value))
-        return [text, self.resolve(arg[1])] if isinstance(arg, list) else text
 
 
 def deploy_stack(

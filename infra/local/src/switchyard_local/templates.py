@@ -3,41 +3,23 @@
 moto stores Lambda functions but never runs them, and a Kinesis mapping in
 moto makes every PutRecord try Docker. So the local runtime reads functions,
 event source mappings and event invoke configs straight from the templates
-that deploy to AWS, resolving the intrinsic functions those templates use
-(``Ref``, ``Fn::Sub``, ``Fn::GetAtt``, ``Fn::ImportValue``, ``Fn::Join``,
-``Fn::Select``, ``Fn::Split``, ``Fn::If``) against the parameters and the shared
-stack's exports. One source of truth: the template says what runs.
+that deploy to AWS, resolving their intrinsic functions against the
+parameters and the shared stack's exports with the repo's one resolver
+(switchyard_infra.intrinsics). One source of truth: the template says what
+runs.
 """
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from switchyard_infra import intrinsics
+from switchyard_infra.errors import TemplateError as InfraTemplateError
+from switchyard_infra.templates import load_template as load_template
 from switchyard_local.errors import TemplateError
 from switchyard_local.moto_server import ACCOUNT_ID, REGION
 
-NO_VALUE = object()
-_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
-
-
-def load_template(path: str | Path) -> dict[str, Any]:
-    """A template file as plain dicts, short-form tags expanded (``!Sub``)."""
-    from cfn_tools import load_yaml
-
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        return _plain(load_yaml(text))
-    except Exception as exc:
-        raise TemplateError(f"cannot parse template {path}: {exc}") from exc
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+NO_VALUE = intrinsics.NO_VALUE
 
 
 def lambda_arn(name: str) -> str:
@@ -48,7 +30,13 @@ def lambda_arn(name: str) -> str:
 
 @dataclass
 class Resolver:
-    """Resolves intrinsic functions of one template."""
+    """Resolves the intrinsic functions of one template, as deployed locally.
+
+    ``physical`` maps a logical id to what its ``Ref`` and attributes give
+    (``{"Ref": ..., "Arn": ...}``); it is read at each use, so resources
+    named later still resolve. The evaluation is switchyard_infra's; its
+    errors are raised as this package's TemplateError.
+    """
 
     template: dict[str, Any]
     parameters: dict[str, str] = field(default_factory=dict)
@@ -65,22 +53,26 @@ class Resolver:
             elif "Default" in spec:
                 values[name] = spec["Default"]
         self.values = values
-        self.conditions: dict[str, bool] = {}
-        for name, condition in (self.template.get("Conditions") or {}).items():
-            self.conditions[name] = bool(self.resolve(condition))
+        self._pseudo = intrinsics.pseudo_parameters(REGION, ACCOUNT_ID, self.stack_name)
+        declared_conditions = self.template.get("Conditions") or {}
+        self._engine = intrinsics.Resolver(
+            self.ref,
+            self.get_att,
+            self.import_value,
+            declared_conditions,
+            self.template.get("Mappings"),
+        )
+        self.conditions: dict[str, bool] = {
+            name: self._translated(self._engine.condition, name)
+            for name in declared_conditions
+        }
 
     def pseudo(self, name: str) -> Any:
-        pseudo = {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::StackName": self.stack_name,
-            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/"
-            f"{self.stack_name}/local",
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": NO_VALUE,
-        }
-        return pseudo[name]
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name not in self._pseudo:
+            raise TemplateError(f"pseudo parameter {name!r} is not known locally")
+        return self._pseudo[name]
 
     def ref(self, name: str) -> Any:
         if name.startswith("AWS::"):
@@ -102,81 +94,24 @@ class Resolver:
             f"Fn::GetAtt {logical_id}.{attribute} is not known to the local runtime"
         )
 
+    def import_value(self, name: str) -> Any:
+        if name not in self.exports:
+            raise TemplateError(
+                f"Fn::ImportValue {name!r}: no such export; deploy the shared "
+                "stack of the same stage first"
+            )
+        return self.exports[name]
+
     def resolve(self, value: Any) -> Any:
         """The value with every intrinsic function replaced by its result."""
-        if isinstance(value, list):
-            items = [self.resolve(v) for v in value]
-            return [v for v in items if v is not NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Condition":
-                return self.conditions.get(arg, False)
-            if key.startswith("Fn::"):
-                return self._function(key, arg)
-        resolved = {k: self.resolve(v) for k, v in value.items()}
-        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+        return self._translated(self._engine.resolve, value)
 
-    def _function(self, key: str, arg: Any) -> Any:
-        if key == "Fn::Sub":
-            return self._sub(arg)
-        if key == "Fn::GetAtt":
-            parts = arg.split(".", 1) if isinstance(arg, str) else arg
-            return self.get_att(parts[0], self.resolve(parts[1]))
-        if key == "Fn::ImportValue":
-            name = self.resolve(arg)
-            if name not in self.exports:
-                raise TemplateError(
-                    f"Fn::ImportValue {name!r}: no such export; deploy the shared "
-                    "stack of the same stage first"
-                )
-            return self.exports[name]
-        if key == "Fn::Join":
-            separator, items = arg
-            return str(separator).join(str(v) for v in self.resolve(items))
-        if key == "Fn::Select":
-            index, items = self.resolve(arg)
-            return items[int(index)]
-        if key == "Fn::Split":
-            separator, text = self.resolve(arg)
-            return str(text).split(separator)
-        if key == "Fn::If":
-            name, when_true, when_false = arg
-            chosen = when_true if self.conditions.get(name) else when_false
-            return self.resolve(chosen)
-        if key == "Fn::Equals":
-            left, right = self.resolve(arg)
-            return str(left) == str(right)
-        if key == "Fn::Not":
-            return not self.resolve(arg[0])
-        if key == "Fn::And":
-            return all(self.resolve(v) for v in arg)
-        if key == "Fn::Or":
-            return any(self.resolve(v) for v in arg)
-        if key == "Fn::FindInMap":
-            name, top, second = self.resolve(arg)
-            return self.template["Mappings"][name][top][second]
-        raise TemplateError(f"intrinsic function {key} is not supported locally")
-
-    def _sub(self, arg: Any) -> str:
-        if isinstance(arg, list):
-            text, variables = arg[0], self.resolve(arg[1])
-        else:
-            text, variables = arg, {}
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return str(variables[name])
-            if "." in name and not name.startswith("AWS::"):
-                logical_id, attribute = name.split(".", 1)
-                return str(self.get_att(logical_id, attribute))
-            return str(self.ref(name))
-
-        return _SUB_VARIABLE.sub(replace, text).replace("${!", "${")
+    @staticmethod
+    def _translated(function: Callable[[Any], Any], argument: Any) -> Any:
+        try:
+            return function(argument)
+        except InfraTemplateError as exc:
+            raise TemplateError(str(exc)) from exc
 
 
 @dataclass
