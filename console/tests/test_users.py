@@ -6,6 +6,7 @@ import pytest
 
 from switchyard_console.ops import users_store
 from switchyard_console.ops.models import AuditRecord
+from tests.conftest import USERS
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
 
@@ -154,7 +155,10 @@ def test_delete_asks_first_then_deletes_and_audits(aws, operator):
     assert "Are you sure" in confirm.content.decode()
     assert aws.user("u-1") is not None
 
-    operator.post(f"{BASE}delete/", {"id": "u-1", "action": "confirm"})
+    operator.post(
+        f"{BASE}delete/",
+        {"id": "u-1", "action": "confirm", "seen": confirm.context["seen"]},
+    )
 
     assert aws.user("u-1") is None
     entry = AuditRecord.objects.get(action=AuditRecord.Action.USER_DELETE)
@@ -172,3 +176,32 @@ def test_invalid_json_attributes_are_refused(aws, operator):
     )
 
     assert "not valid JSON" in page.content.decode()
+
+
+def test_an_edit_writes_a_new_version_so_the_user_apis_etag_changes(aws, operator):
+    aws.put_user("u-1", email="ada@example.com", display_name="Ada")
+    store = users_store.UsersStore(USERS, client=aws.dynamodb)
+    before = store.get("u-1")
+
+    written = store.replace("u-1", {**before, "display_name": "B"}, expected=before)
+
+    item = aws.user("u-1")
+    assert item["version"]["S"] == written["version"]
+    assert written["version"] != before.get("version")
+    assert item["updated_at"]["S"].endswith("Z")
+
+
+def test_a_write_racing_between_read_and_write_is_refused_by_dynamodb(aws):
+    # Given the console read version A, when another writer makes it B before
+    # the console's write lands, then the conditional write refuses.
+    aws.put_user("u-1", email="ada@example.com", display_name="Ada")
+    store = users_store.UsersStore(USERS, client=aws.dynamodb)
+    read = store.get("u-1")
+    store.replace("u-1", {**read, "display_name": "first"}, expected=read)
+
+    with pytest.raises(users_store.ConflictError, match="changed since"):
+        store.replace("u-1", {**read, "display_name": "second"}, expected=read)
+    with pytest.raises(users_store.ConflictError, match="changed since"):
+        store.delete("u-1", expected=read)
+
+    assert aws.user("u-1")["display_name"] == {"S": "first"}

@@ -148,7 +148,13 @@ if STATIC_BUCKET:
 else:
     STATIC_URL = os.environ.get("STATIC_URL", "/static/")
 
+# A form may carry a rules document over the console's own limit (1 MiB), so
+# the page can say it is too large instead of Django answering a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+
 LOGIN_URL = "admin:login"
+# Where sign-in lands when "next" is absent or points off the site.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # The Switchyard resources the console operates on.
 RULES_BUCKET = os.environ.get("RULES_BUCKET", "")

@@ -36,7 +36,18 @@ class AwsErrorMiddleware:
         if not isinstance(exception, ConsoleError | DlqError | RouterError):
             return None
         logger.warning("console error on %s: %s", request.path, exception)
-        messages.error(request, str(exception))
+        messages.error(request, _message(exception))
         context = {**admin.site.each_context(request), "title": "Something failed"}
         response = TemplateResponse(request, "console/error.html", context, status=503)
         return response.render()
+
+
+def _message(exception: Exception) -> str:
+    """The error, with what to do when an AWS error lies under another package's."""
+    text = str(exception)
+    cause = exception.__cause__
+    if not isinstance(exception, ConsoleError) and isinstance(
+        cause, ClientError | BotoCoreError
+    ):
+        text = f"{text}. {aws.translate(cause, 'a call', '').hint}"
+    return text

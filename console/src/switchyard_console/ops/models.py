@@ -116,6 +116,9 @@ class BulkRedrive(models.Model):
     failed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # While a step runs, the time its claim on the job lapses: a second page
+    # stepping the same job at once waits instead of miscounting it.
+    stepping_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         default_permissions = ()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard_console.ops import aws
-from switchyard_console.ops.errors import NotConfiguredError
+from switchyard_console.ops.errors import AwsError, NotConfiguredError
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,11 @@ class RawMessage:
 
 @dataclass(frozen=True)
 class MoveResult:
+    """What a move did; ``error`` says why it stopped early, if it did."""
+
     moved: list[str]
     not_found: list[str]
+    error: str = ""
 
 
 def depth(url: str, client: Any | None = None) -> QueueDepth:
@@ -141,10 +144,32 @@ def move(
     sqs = client or aws.client("sqs")
     wanted = set(message_ids) if message_ids is not None else None
     moved: list[str] = []
+    try:
+        _move_rounds(sqs, source_url, destination_url, wanted, moved, rounds)
+    except AwsError as exc:
+        # What was moved before the failure stays moved and is reported, so
+        # the caller can audit it; the rest stays where it was.
+        logger.warning("moving messages stopped after %d: %s", len(moved), exc.code)
+        return MoveResult(moved=moved, not_found=[], error=str(exc))
+
+    logger.info("moved %d messages back to the dead-letter queue", len(moved))
+    missing = sorted(wanted - set(moved)) if wanted is not None else []
+    return MoveResult(moved=moved, not_found=missing)
+
+
+def _move_rounds(
+    sqs: Any,
+    source_url: str,
+    destination_url: str,
+    wanted: set[str] | None,
+    moved: list[str],
+    rounds: int,
+) -> None:
+    """Receive, send and delete until every wanted message moved; fills ``moved``."""
     for _ in range(rounds):
         batch = _receive(sqs, source_url, visibility=30)
         if not batch:
-            break
+            return
         for message in batch:
             if wanted is not None and message["MessageId"] not in wanted:
                 with aws.calling("ChangeMessageVisibility", source_url):
@@ -168,8 +193,4 @@ def move(
                 )
             moved.append(message["MessageId"])
         if wanted is not None and wanted.issubset(moved):
-            break
-
-    logger.info("moved %d messages back to the dead-letter queue", len(moved))
-    missing = sorted(wanted - set(moved)) if wanted is not None else []
-    return MoveResult(moved=moved, not_found=missing)
+            return

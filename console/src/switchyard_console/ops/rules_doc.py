@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from router import rules as language
+from switchyard_console.ops import json_input
 from switchyard_console.ops.json_lines import dumps_with_lines, line_of
 from switchyard_contracts import ConnectorRegistry
 
+MAX_DOCUMENT_BYTES = 1_048_576
 RULE_PATH = re.compile(r"^\$\.rules\[(\d+)\](.*)$")
 
 
@@ -82,7 +84,7 @@ def normalise(document: Any) -> str:
 def parse(text: str) -> tuple[Any, Problem | None]:
     """The JSON value of the text, or a problem naming the line and column."""
     try:
-        return json.loads(text), None
+        return json_input.loads(text), None
     except json.JSONDecodeError as exc:
         return None, Problem(
             code="invalid-json",
@@ -91,6 +93,8 @@ def parse(text: str) -> tuple[Any, Problem | None]:
             f"{exc.msg}",
             field="",
         )
+    except json_input.JsonInputError as exc:
+        return None, Problem(code=exc.code, path="$", message=str(exc), field="")
 
 
 def check(text: str, connectors: list[str] | None = None) -> Checked:
@@ -98,6 +102,14 @@ def check(text: str, connectors: list[str] | None = None) -> Checked:
 
     ``connectors``, when given, are the only connector names targets may use.
     """
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_DOCUMENT_BYTES:
+        message = (
+            f"the document is {size} bytes, too large: a rules document may be "
+            f"at most {MAX_DOCUMENT_BYTES} bytes (the router loads it on every "
+            "cold start); split it or remove rules"
+        )
+        return Checked(None, [Problem("too-large", "$", message, "")], [])
     document, problem = parse(text)
     if problem is not None:
         return Checked(None, [problem], [])

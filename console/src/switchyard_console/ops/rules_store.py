@@ -19,7 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from switchyard_console.ops import aws
 from switchyard_console.ops.errors import (
+    AwsError,
     ConflictError,
+    InvalidInputError,
     MissingResourceError,
     NotConfiguredError,
 )
@@ -28,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 SAVED_BY = "saved-by"
 NOTE = "note"
+# S3 answers NoSuchVersion for an unknown id, InvalidArgument for one that
+# is not shaped like a version id, MethodNotAllowed for a delete marker.
+NO_VERSION_CODES = {"NoSuchVersion", "InvalidArgument", "MethodNotAllowed", "NoSuchKey"}
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"}
 
 
@@ -70,6 +75,16 @@ class RulesConflictError(ConflictError):
         self.live = live
 
 
+class VersionNotFoundError(InvalidInputError):
+    """The rules document has no version with this id."""
+
+    def __init__(self, version_id: str, resource: str) -> None:
+        super().__init__(
+            f"{resource} has no version {version_id[:100]!r}; pick one from the history"
+        )
+        self.version_id = version_id
+
+
 def _meta(metadata: dict[str, str], name: str) -> str:
     return unquote(metadata.get(name, ""))
 
@@ -106,11 +121,20 @@ class RulesStore:
         return self._version(response)
 
     def version(self, version_id: str) -> RulesVersion:
-        """One stored version by its S3 version id."""
-        with aws.calling("GetObject", f"{self.resource} version {version_id}"):
-            response = self.client.get_object(
-                Bucket=self.bucket, Key=self.key, VersionId=version_id
-            )
+        """One stored version by its S3 version id.
+
+        Raises VersionNotFoundError when the document has no such version (a
+        mistyped or forged id, or a delete marker).
+        """
+        try:
+            with aws.calling("GetObject", f"{self.resource} version {version_id}"):
+                response = self.client.get_object(
+                    Bucket=self.bucket, Key=self.key, VersionId=version_id
+                )
+        except AwsError as exc:
+            if exc.code in NO_VERSION_CODES:
+                raise VersionNotFoundError(version_id, self.resource) from exc
+            raise
         return self._version(response)
 
     def _version(self, response: dict[str, Any]) -> RulesVersion:

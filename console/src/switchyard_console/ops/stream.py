@@ -12,14 +12,13 @@ made and whether the end of a shard was reached.
 """
 
 import base64
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from aws_kinesis_agg.deaggregator import iter_deaggregate_records
 
-from switchyard_console.ops import aws
+from switchyard_console.ops import aws, json_input
 from switchyard_console.ops.errors import InvalidInputError, NotConfiguredError
 
 POSITIONS = ("TRIM_HORIZON", "LATEST")
@@ -63,8 +62,8 @@ def _user_records(records: list[dict[str, Any]]) -> list[tuple[dict[str, Any], b
 
 def _decode(data: bytes) -> tuple[Any, str]:
     try:
-        return json.loads(data.decode("utf-8")), ""
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json_input.loads(data.decode("utf-8")), ""
+    except (UnicodeDecodeError, ValueError) as exc:
         return None, f"not a JSON event: {exc}"
 
 

@@ -10,14 +10,16 @@ to be a key of this table and nothing else. Finding by e-mail queries the
 import base64
 import binascii
 import json
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from switchyard_console.ops import aws
+from switchyard_console.ops import aws, json_input
 from switchyard_console.ops.errors import (
     ConflictError,
     InvalidInputError,
@@ -25,6 +27,7 @@ from switchyard_console.ops.errors import (
 )
 
 KEY = "user_id"
+VERSION = "version"
 EMAIL_INDEX = "email-index"
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -84,14 +87,25 @@ def to_json(attributes: dict[str, Any]) -> str:
 def from_json(text: str) -> dict[str, Any]:
     """Attributes from the edit form; numbers as Decimal from their text."""
     try:
-        value = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+        value = json_input.loads(text, parse_float=Decimal, parse_int=Decimal)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"the attributes are not valid JSON (line {exc.lineno}, column "
             f"{exc.colno}: {exc.msg})"
         ) from exc
+    except json_input.JsonInputError as exc:
+        raise InvalidInputError(f"the attributes cannot be used: {exc}") from exc
     if not isinstance(value, dict):
         raise InvalidInputError("the attributes must be a JSON object")
+    try:
+        to_item(value)
+    except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        # DynamoDB numbers have 38 digits and exponents of -130 to 125; the
+        # serializer refuses anything else before a request is made.
+        raise InvalidInputError(
+            f"DynamoDB cannot store these attributes: {type(exc).__name__} "
+            f"{str(exc)[:200]}"
+        ) from exc
     return value
 
 
@@ -143,37 +157,85 @@ class UsersStore:
             )
         return [from_item(i) for i in response.get("Items", [])]
 
-    def replace(self, user_id: str, attributes: dict[str, Any]) -> dict[str, Any]:
-        """Write a profile's attributes, only if the profile still exists."""
-        item = {**attributes, KEY: user_id}
+    def replace(
+        self,
+        user_id: str,
+        attributes: dict[str, Any],
+        expected: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Write a profile's attributes, only if it is still as ``expected``.
+
+        A new random ``version`` is written with every change: the user API
+        derives its ETags from it, so a site tab holding the old ETag gets a
+        412 instead of overwriting the operator's edit.
+        """
+        item = {
+            **attributes,
+            KEY: user_id,
+            VERSION: uuid.uuid4().hex,
+            "updated_at": _now(),
+        }
+        condition = _unchanged_condition(expected)
         with aws.calling("PutItem", self.table):
             try:
                 self.client.put_item(
-                    TableName=self.table,
-                    Item=to_item(item),
-                    ConditionExpression="attribute_exists(#key)",
-                    ExpressionAttributeNames={"#key": KEY},
+                    TableName=self.table, Item=to_item(item), **condition
                 )
             except ClientError as exc:
                 if aws.error_code(exc) != CONDITION_FAILED:
                     raise
                 raise ConflictError(
-                    f"user {user_id} no longer exists; nothing was written"
+                    f"user {user_id} no longer exists or changed since it was "
+                    "read; nothing was written"
                 ) from exc
         return item
 
-    def delete(self, user_id: str) -> None:
+    def delete(self, user_id: str, expected: dict[str, Any] | None = None) -> None:
+        """Delete a profile, only if it is still as ``expected``."""
+        condition = _unchanged_condition(expected)
         with aws.calling("DeleteItem", self.table):
             try:
                 self.client.delete_item(
-                    TableName=self.table,
-                    Key={KEY: {"S": user_id}},
-                    ConditionExpression="attribute_exists(#key)",
-                    ExpressionAttributeNames={"#key": KEY},
+                    TableName=self.table, Key={KEY: {"S": user_id}}, **condition
                 )
             except ClientError as exc:
                 if aws.error_code(exc) != CONDITION_FAILED:
                     raise
                 raise ConflictError(
-                    f"user {user_id} no longer exists; nothing was deleted"
+                    f"user {user_id} no longer exists or changed since it was "
+                    "read; nothing was deleted"
                 ) from exc
+
+
+def _now() -> str:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return now.replace("+00:00", "Z")
+
+
+def _unchanged_condition(expected: dict[str, Any] | None) -> dict[str, Any]:
+    """A write condition: the item exists and still has the version read.
+
+    Checking the version in the same request closes the gap between the
+    console's read and its write; an item with no version (written by another
+    tool) must still have none.
+    """
+    names = {"#key": KEY}
+    if expected is None:
+        return {
+            "ConditionExpression": "attribute_exists(#key)",
+            "ExpressionAttributeNames": names,
+        }
+    names["#version"] = VERSION
+    if VERSION not in expected:
+        return {
+            "ConditionExpression": "attribute_exists(#key) AND "
+            "attribute_not_exists(#version)",
+            "ExpressionAttributeNames": names,
+        }
+    return {
+        "ConditionExpression": "attribute_exists(#key) AND #version = :version",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {
+            ":version": _serializer.serialize(expected[VERSION])
+        },
+    }

@@ -8,23 +8,36 @@ console's database, so it survives a closed tab and resumes where it was.
 """
 
 import json
-from datetime import UTC, datetime
+import posixpath
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 
 from dlq_processor import redrive as redriving
-from dlq_processor.errors import DlqError, InvalidCursor, RecordNotFound, RedriveError
+from dlq_processor.errors import (
+    DlqError,
+    InvalidCursor,
+    RecordNotFound,
+    RedriveError,
+    StorageError,
+    StorageRejected,
+)
 from dlq_processor.items import STATUSES
-from switchyard_console.ops import audit, diffs, pages, resources
+from switchyard_console.ops import audit, diffs, json_input, pages, resources
 from switchyard_console.ops.models import AuditRecord, BulkRedrive
 
 PAGE_SIZE = 50
+# How long one bulk step may hold its job: longer than a chunk of invokes
+# takes; a step that died frees the job when it lapses.
+STEP_LEASE = timedelta(minutes=5)
 FILTERS = ("status", "target_name", "error_type", "since", "until")
 
 
@@ -103,6 +116,15 @@ def changelist(model_admin: Any, request: HttpRequest) -> HttpResponse:
         page = store.query(**_query(chosen), limit=PAGE_SIZE, cursor=cursor)
     except InvalidCursor as exc:
         messages.warning(request, str(exc))
+        return HttpResponseRedirect(_url("changelist", **chosen))
+    except StorageRejected:
+        if cursor is None:
+            raise
+        # A cursor that decodes but names the wrong key attributes is
+        # refused by DynamoDB itself (ValidationException).
+        messages.warning(
+            request, "The page cursor was refused as damaged; back to the first page."
+        )
         return HttpResponseRedirect(_url("changelist", **chosen))
     counts = store.counts(status=chosen["status"] or None)
 
@@ -235,9 +257,14 @@ def _selected(request: HttpRequest) -> list[str]:
 
 
 def _back(request: HttpRequest) -> str:
+    """The failure list page the operator came from; never anywhere else."""
     back = request.POST.get("back", "")
     prefix = reverse("admin:console_failedevent_changelist")
-    return back if back.startswith(prefix) else prefix
+    parts = urlsplit(back)
+    plain = not parts.scheme and not parts.netloc and "\\" not in back
+    printable = all(" " <= char <= "~" for char in back)
+    inside = (posixpath.normpath(parts.path) + "/").startswith(prefix)
+    return back if plain and printable and inside else prefix
 
 
 def action(model_admin: Any, request: HttpRequest) -> HttpResponse:
@@ -257,10 +284,10 @@ def _redrive_one(
     record_id: str,
     edited_event: dict[str, Any] | None = None,
 ) -> redriving.RedriveResult | str:
-    """Redrive one record and audit it; a string when it could not be tried."""
+    """Redrive one record and audit it; what went wrong (a string) otherwise."""
     store = resources.failure_store()
-    before = store.get(record_id)
     try:
+        before = store.get(record_id)
         result = redriving.redrive(
             record_id,
             store=store,
@@ -270,7 +297,15 @@ def _redrive_one(
             edited_event=edited_event,
         )
     except (RedriveError, RecordNotFound) as exc:
-        return str(exc)
+        return f"was not redriven: {exc}"
+    except StorageError as exc:
+        # A storage failure stops this record only; the others of the
+        # selection still go, and each one's outcome is reported. It may come
+        # after the invoke, so whether the connector ran is not known.
+        return (
+            f"hit a storage error during its redrive ({exc}); whether it reached "
+            "its connector is unknown, so check the record's history first"
+        )
     _audit_redrive(request, result, before, edited_event)
     return result
 
@@ -310,7 +345,7 @@ def _audit_redrive(
 def _report(request: HttpRequest, outcomes: list[tuple[str, Any]]) -> None:
     for record_id, outcome in outcomes:
         if isinstance(outcome, str):
-            messages.warning(request, f"Record {record_id} was not redriven: {outcome}")
+            messages.warning(request, f"Record {record_id} {outcome}")
         elif outcome.ok:
             messages.success(
                 request,
@@ -376,7 +411,7 @@ def edit(model_admin: Any, request: HttpRequest, record_id: str) -> HttpResponse
         return pages.render(request, model_admin, "console/failures/edit.html", context)
 
     try:
-        edited = json.loads(text)
+        edited = json_input.loads(text)
     except json.JSONDecodeError as exc:
         edited = None
         messages.error(
@@ -384,6 +419,9 @@ def edit(model_admin: Any, request: HttpRequest, record_id: str) -> HttpResponse
             f"The event is not valid JSON (line {exc.lineno}, column {exc.colno}: "
             f"{exc.msg}); nothing was sent.",
         )
+    except json_input.JsonInputError as exc:
+        edited = None
+        messages.error(request, f"The event cannot be used: {exc}; nothing was sent.")
     if edited is not None and not isinstance(edited, dict):
         edited = None
         messages.error(request, "The event must be a JSON object; nothing was sent.")
@@ -422,13 +460,15 @@ def discard(model_admin: Any, request: HttpRequest) -> HttpResponse:
             messages.error(request, "Say why the records are discarded.")
         else:
             for record_id in ids:
-                before = store.get(record_id)
                 try:
+                    before = store.get(record_id)
                     after = store.discard(
                         record_id, request.user.get_username(), reason
                     )
-                except RecordNotFound as exc:
-                    messages.warning(request, f"Not discarded: {exc}")
+                except (RecordNotFound, StorageError) as exc:
+                    messages.warning(
+                        request, f"Record {record_id} not discarded: {exc}"
+                    )
                     continue
                 audit.record(
                     request.user,
@@ -507,8 +547,30 @@ def progress(model_admin: Any, request: HttpRequest, job_id: int) -> HttpRespons
     pages.require(request, pages.REDRIVE_FAILURES)
     job = get_object_or_404(BulkRedrive, pk=job_id)
 
+    if request.method == "POST" and request.POST.get("action") == "resume":
+        if job.status == BulkRedrive.Status.FAILED:
+            job.status = BulkRedrive.Status.RUNNING
+            job.last_error = ""
+            job.save(update_fields=["status", "last_error", "updated_at"])
+            messages.info(request, "The bulk redrive resumes from where it stopped.")
+        return HttpResponseRedirect(_url("progress", job.pk))
     if request.method == "POST" and job.status == BulkRedrive.Status.RUNNING:
-        _step(request, job)
+        now = timezone.now()
+        claimed = (
+            BulkRedrive.objects.filter(pk=job.pk, status=BulkRedrive.Status.RUNNING)
+            .filter(Q(stepping_until__isnull=True) | Q(stepping_until__lt=now))
+            .update(stepping_until=now + STEP_LEASE)
+        )
+        if not claimed:
+            messages.info(
+                request,
+                "Another page is advancing this bulk redrive; this one waits.",
+            )
+            return HttpResponseRedirect(_url("progress", job.pk))
+        try:
+            _step(request, job)
+        finally:
+            BulkRedrive.objects.filter(pk=job.pk).update(stepping_until=None)
         return HttpResponseRedirect(_url("progress", job.pk))
 
     return pages.render(
@@ -525,8 +587,33 @@ def progress(model_admin: Any, request: HttpRequest, job_id: int) -> HttpRespons
 
 
 def _step(request: HttpRequest, job: BulkRedrive) -> None:
-    """Redrive one chunk from the job's cursor and save where it stopped."""
+    """Redrive one chunk from the job's cursor, saving after every record.
+
+    The cursor, the counts and the audit record are written as each record
+    is done, so a step cut short (the process killed, AWS failing halfway)
+    resumes just after the last record it finished, redriving none twice.
+    """
     store = resources.failure_store()
+    base = (job.redriven, job.failed, job.skipped)
+    entries: dict[str, AuditRecord] = {}
+
+    def saved(state: redriving.BulkProgress) -> None:
+        job.redriven = base[0] + state.delivered
+        job.failed = base[1] + state.failed
+        job.skipped = base[2] + state.skipped
+        job.cursor = state.cursor or ""
+        job.save(
+            update_fields=["redriven", "failed", "skipped", "cursor", "updated_at"]
+        )
+        if state.last_record_id and state.last_outcome != "skipped":
+            entries[state.last_record_id] = audit.record(
+                request.user,
+                AuditRecord.Action.FAILURE_REDRIVE,
+                f"failure {state.last_record_id}",
+                after={"outcome": state.last_outcome, "bulk_redrive": job.pk},
+                outcome=f"{state.last_outcome} (bulk redrive #{job.pk})",
+            )
+
     try:
         result = redriving.bulk_redrive(
             job.filter,
@@ -536,20 +623,36 @@ def _step(request: HttpRequest, job: BulkRedrive) -> None:
             actor=request.user.get_username(),
             rate_per_second=settings.CONSOLE_REDRIVE_RATE,
             resume_from=job.cursor or None,
+            progress=saved,
             max_records=settings.CONSOLE_REDRIVE_CHUNK,
         )
     except DlqError as exc:
         job.status = BulkRedrive.Status.FAILED
         job.last_error = str(exc)
-        job.save()
-        messages.error(request, f"The bulk redrive stopped: {exc}")
+        job.save(update_fields=["status", "last_error", "updated_at"])
+        messages.error(
+            request,
+            f"The bulk redrive stopped: {exc}. Resume it when the cause is fixed; "
+            "it carries on after the last record it finished.",
+        )
         return
 
     for each in result.results:
-        _audit_redrive(request, each, None)
-    job.redriven += result.delivered
-    job.failed += result.failed
-    job.skipped += result.skipped
+        entry = entries.get(each.record_id)
+        if entry is not None:
+            # The record written as it happened gains the invoke's details.
+            entry.after = {
+                "status": each.status,
+                "outcome": str(each.outcome),
+                "attempt": each.attempt,
+                "function": each.function,
+                "bulk_redrive": job.pk,
+            }
+            entry.outcome = f"{each.outcome}: {each.detail}"[:500]
+            entry.save(update_fields=["after", "outcome"])
+    job.redriven = base[0] + result.delivered
+    job.failed = base[1] + result.failed
+    job.skipped = base[2] + result.skipped
     job.cursor = result.cursor or ""
     if result.done:
         job.status = BulkRedrive.Status.DONE
@@ -558,7 +661,16 @@ def _step(request: HttpRequest, job: BulkRedrive) -> None:
             f"Bulk redrive finished: {job.redriven} delivered, {job.failed} failed "
             f"again, {job.skipped} skipped.",
         )
-    job.save()
+    job.save(
+        update_fields=[
+            "redriven",
+            "failed",
+            "skipped",
+            "cursor",
+            "status",
+            "updated_at",
+        ]
+    )
 
 
 ROUTES = [

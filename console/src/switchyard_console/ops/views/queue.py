@@ -83,6 +83,11 @@ def move(model_admin: Any, request: HttpRequest) -> HttpResponse:
             request,
             f"{len(result.moved)} message(s) were moved back to the dead-letter queue.",
         )
+    if result.error:
+        messages.error(
+            request,
+            f"Moving stopped before every message was moved: {result.error}",
+        )
     for message_id in result.not_found:
         messages.warning(
             request,

@@ -18,7 +18,11 @@ from django.urls import reverse
 
 from switchyard_console.ops import audit, diffs, pages, resources, rules_doc, stream
 from switchyard_console.ops.models import AuditRecord
-from switchyard_console.ops.rules_store import RulesConflictError, RulesVersion
+from switchyard_console.ops.rules_store import (
+    RulesConflictError,
+    RulesVersion,
+    VersionNotFoundError,
+)
 
 EMPTY_DOCUMENT = '{\n  "rules": []\n}\n'
 RULE_FIELDS = ("name", "enabled", "description", "pattern", "targets")
@@ -51,12 +55,17 @@ def changelist(model_admin: Any, request: HttpRequest) -> HttpResponse:
     for index, rule in enumerate(document.get("rules") or []):
         if not isinstance(rule, dict):
             continue
+        # The live document may be anything someone wrote to S3: only what
+        # has the expected shape is listed; its problems say the rest.
+        targets = rule.get("targets")
         rules.append(
             {
                 "index": index,
                 "name": rule.get("name", ""),
                 "enabled": rule.get("enabled", True),
-                "targets": rule.get("targets") or [],
+                "targets": [t for t in targets if isinstance(t, dict)]
+                if isinstance(targets, list)
+                else [],
                 "problems": checked.for_rule(index) if checked else [],
             }
         )
@@ -165,9 +174,9 @@ def edit(model_admin: Any, request: HttpRequest) -> HttpResponse:
             checked=checked,
         )
 
+    # Saving goes through the review page (the save view), so the diff
+    # against the live version is always shown first.
     text = rules_doc.normalise(checked.document)
-    if action == "save":
-        return _save(model_admin, request, text=text, base_etag=base_etag)
     return _confirm(
         model_admin, request, text=text, base_etag=base_etag, live=store.live()
     )
@@ -209,14 +218,25 @@ def _save(
         request.user,
         action,
         f"{store.resource} version {saved.version_id}",
-        before=json.loads(live.text) if live else None,
-        after=json.loads(text),
+        before=_as_stored(live.text) if live else None,
+        after=_as_stored(text),
         outcome=note or "saved",
     )
     messages.success(
         request, f"The routing rules were saved as version {saved.version_id}."
     )
     return HttpResponseRedirect(_url("changelist"))
+
+
+def _as_stored(text: str) -> Any:
+    """A version for the audit trail: its JSON, or its text when it is not JSON."""
+    value, problem = rules_doc.parse(text)
+    return text if problem is not None else value
+
+
+def _no_version(request: HttpRequest, exc: VersionNotFoundError) -> HttpResponse:
+    messages.warning(request, str(exc))
+    return HttpResponseRedirect(_url("history"))
 
 
 def _rule_text(value: Any) -> str:
@@ -364,7 +384,10 @@ def history(model_admin: Any, request: HttpRequest) -> HttpResponse:
 
 def version(model_admin: Any, request: HttpRequest, version_id: str) -> HttpResponse:
     pages.require(request, pages.VIEW_RULES)
-    found = resources.rules_store().version(version_id)
+    try:
+        found = resources.rules_store().version(version_id)
+    except VersionNotFoundError as exc:
+        return _no_version(request, exc)
     return pages.render(
         request,
         model_admin,
@@ -385,7 +408,10 @@ def compare(model_admin: Any, request: HttpRequest) -> HttpResponse:
         messages.warning(request, "Pick two versions to compare.")
         return HttpResponseRedirect(_url("history"))
     store = resources.rules_store()
-    a, b = store.version(first), store.version(second)
+    try:
+        a, b = store.version(first), store.version(second)
+    except VersionNotFoundError as exc:
+        return _no_version(request, exc)
     diff = diffs.diff(rules_doc.pretty(a.text), rules_doc.pretty(b.text), first, second)
     return pages.render(
         request,
@@ -399,7 +425,10 @@ def rollback(model_admin: Any, request: HttpRequest, version_id: str) -> HttpRes
     """Make an old version live again, as a new version; confirm first."""
     pages.require(request, pages.CHANGE_RULES)
     store = resources.rules_store()
-    old = store.version(version_id)
+    try:
+        old = store.version(version_id)
+    except VersionNotFoundError as exc:
+        return _no_version(request, exc)
     text = rules_doc.pretty(old.text)
     checked = rules_doc.check(text, _connectors())
     if not checked.ok:
@@ -443,12 +472,20 @@ def dry_run(model_admin: Any, request: HttpRequest) -> HttpResponse:
     events_text = request.POST.get("events", "")
     rules_text = request.POST.get("rules", "")
     position = request.POST.get("position", "TRIM_HORIZON")
+    load = request.POST.get("action") == "load"
+    if position not in stream.POSITIONS:
+        messages.error(
+            request,
+            f"The stream position must be one of {', '.join(stream.POSITIONS)}; "
+            "nothing was read.",
+        )
+        position, load = "TRIM_HORIZON", False
     results: list[rules_doc.DryRunResult] = []
     problems: list[rules_doc.Problem] = []
     read: stream.StreamRead | None = None
 
     if request.method == "POST":
-        if request.POST.get("action") == "load":
+        if load:
             try:
                 count = max(1, min(int(request.POST.get("count") or 10), 100))
             except ValueError:

@@ -137,7 +137,10 @@ def edit(model_admin: Any, request: HttpRequest) -> HttpResponse:
         return _missing(request, user_id)
     before_text = users_store.to_json(_editable(item))
     text = request.POST.get("attributes", before_text)
-    seen = request.POST.get("seen", digest(before_text))
+    # What the operator saw when the form was opened; a form posted without
+    # it is reviewed again, never written.
+    posted_seen = request.POST.get("seen", "")
+    seen = posted_seen or digest(before_text)
     context = {
         "title": f"Edit user {user_id}",
         "user_id": user_id,
@@ -169,9 +172,11 @@ def edit(model_admin: Any, request: HttpRequest) -> HttpResponse:
                 request, model_admin, "console/users/edit.html", context
             )
 
-        if request.POST.get("action") == "confirm":
+        if request.POST.get("action") == "confirm" and posted_seen:
             try:
-                written = resources.users_store().replace(user_id, attributes)
+                written = resources.users_store().replace(
+                    user_id, attributes, expected=item
+                )
             except ConflictError as exc:
                 messages.error(request, str(exc))
                 return HttpResponseRedirect(_url("changelist"))
@@ -203,9 +208,18 @@ def delete(model_admin: Any, request: HttpRequest) -> HttpResponse:
     user_id, item = _profile(request)
     if item is None:
         return _missing(request, user_id)
-    if request.method == "POST" and request.POST.get("action") == "confirm":
+    current = digest(users_store.to_json(item))
+    posted_seen = request.POST.get("seen", "")
+    confirmed = request.method == "POST" and request.POST.get("action") == "confirm"
+    if confirmed and posted_seen and posted_seen != current:
+        messages.error(
+            request,
+            "The profile changed since the confirmation page was shown; nothing "
+            "was deleted. Its current attributes are shown below.",
+        )
+    elif confirmed and posted_seen:
         try:
-            resources.users_store().delete(user_id)
+            resources.users_store().delete(user_id, expected=item)
         except ConflictError as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(_url("changelist"))
@@ -227,6 +241,7 @@ def delete(model_admin: Any, request: HttpRequest) -> HttpResponse:
         {
             "title": f"Delete user {user_id}?",
             "user_id": user_id,
+            "seen": current,
             "attributes": sorted(item.items()),
             "detail_url": _url("detail", id=user_id),
         },
