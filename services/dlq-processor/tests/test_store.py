@@ -1,5 +1,6 @@
 """The failed-events table through FailureStore, on moto."""
 
+import base64
 import json
 from dataclasses import replace
 
@@ -308,3 +309,15 @@ def test_mark_refuses_unknown_records_and_statuses(store: FailureStore):
     with pytest.raises(InvalidStatus):
         store.mark(failure().record.record_id, "deleted", "ops", "x")
     assert store.get("nope") is None
+
+
+def test_a_cursor_whose_keys_do_not_fit_its_index_is_refused(store: FailureStore):
+    # A forged cursor naming the right index but the wrong key attributes
+    # would reach DynamoDB as a ValidationException; refuse it here instead.
+    seed(store)
+    forged = base64.urlsafe_b64encode(
+        json.dumps({"i": "status-index", "k": {"record_id": "r1"}}).encode()
+    ).decode()
+
+    with pytest.raises(InvalidCursor, match="different filter"):
+        store.query(status="parked", cursor=forged)

@@ -812,6 +812,14 @@ def _encode_cursor(key: Mapping[str, Any], index: str | None) -> str:
     return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii")
 
 
+def _cursor_keys(index: str | None) -> set[str]:
+    """The attributes of a LastEvaluatedKey of the table or of an index."""
+    if not index:
+        return {KEY}
+    attribute = next(name for name, value in INDEXES.items() if value == index)
+    return {KEY, attribute, SORT_KEY}
+
+
 def _decode_cursor(cursor: str | None, index: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
@@ -826,7 +834,7 @@ def _decode_cursor(cursor: str | None, index: str | None) -> dict[str, Any] | No
         raise InvalidCursor(
             f"cursor {cursor[:40]!r} is not one this store made"
         ) from None
-    if not valid or not same_index or KEY not in keys:
+    if not valid or not same_index or set(keys) != _cursor_keys(index):
         raise InvalidCursor(
             "cursor belongs to a different filter; start again without it"
         )
