@@ -7,7 +7,7 @@ import pytest
 from werkzeug.test import Client
 
 from switchyard_local.api_definition import routes_from_template
-from switchyard_local.apigateway import ApiGateway, Route
+from switchyard_local.apigateway import ApiGateway, Route, routes_from_openapi
 from switchyard_local.authorizer import Unauthorized
 from switchyard_local.templates import load_template
 
@@ -18,7 +18,11 @@ ORIGIN = "http://127.0.0.1:8000"
 class TokenIsTheSub:
     """Stands in for the Cognito authorizer (tested on its own)."""
 
-    def verify(self, authorization):
+    def __init__(self):
+        self.scopes_seen = []
+
+    def verify(self, authorization, scopes=()):
+        self.scopes_seen.append(scopes)
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("no token")
         return {"sub": authorization[7:], "token_use": "id", "exp": 1718722804}
@@ -59,6 +63,7 @@ def gateway(aws_server, aws_client, runner, add_sample):
     add_sample(runner, "proxy_echo", aws_server, name="api-fn")
     routes = [
         Route("GET", "/user", "lambda", "api-fn", authorized=True),
+        Route("GET", "/scoped", "lambda", "api-fn", authorized=True, scopes=("a/b",)),
         Route("GET", "/open/{id}", "lambda", "api-fn"),
         Route("POST", "/events", "kinesis", "ev", authorized=True),
     ]
@@ -93,6 +98,14 @@ def test_function_gets_a_v1_proxy_event_with_claims_as_strings(gateway):
         "token_use": "id",
         "exp": "Tue Jun 18 15:00:04 UTC 2024",
     }
+
+
+@pytest.mark.functional
+def test_the_gateway_checks_each_token_against_its_methods_scopes(gateway):
+    gateway.get("/local/user", headers={"Authorization": "Bearer user-1"})
+    gateway.get("/local/scoped", headers={"Authorization": "Bearer user-1"})
+
+    assert gateway.application.authorizer.scopes_seen == [(), ("a/b",)]
 
 
 @pytest.mark.functional
@@ -161,3 +174,44 @@ def test_post_events_refuses_a_body_that_is_not_a_json_object(gateway):
     )
 
     assert response.status_code == 400
+
+
+@pytest.mark.functional
+def test_post_events_refuses_a_body_over_a_kinesis_record(gateway):
+    # Kinesis takes at most 1 MiB a record; the integration maps its 4xx to 400.
+    body = json.dumps({"pad": "x" * (1024 * 1024)}).encode()
+
+    response = gateway.post(
+        "/local/events", data=body, headers={"Authorization": "Bearer u"}
+    )
+
+    assert response.status_code == 400
+    assert response.get_json() == {"message": "the event was refused"}
+
+
+@pytest.mark.unit
+def test_a_scoped_method_hands_its_scopes_to_the_authorizer():
+    routes = routes_from_openapi(
+        {
+            "components": {
+                "securitySchemes": {
+                    "pool": {"x-amazon-apigateway-authtype": "cognito_user_pools"}
+                }
+            },
+            "paths": {
+                "/orders": {
+                    "get": {
+                        "security": [{"pool": ["orders/read"]}],
+                        "x-amazon-apigateway-integration": {"type": "mock"},
+                    },
+                    "post": {
+                        "security": [{"pool": []}],
+                        "x-amazon-apigateway-integration": {"type": "mock"},
+                    },
+                }
+            },
+        }
+    )
+
+    scopes = {route.method: route.scopes for route in routes}
+    assert scopes == {"GET": ("orders/read",), "POST": ()}

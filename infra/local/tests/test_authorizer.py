@@ -82,11 +82,30 @@ def test_id_token_of_the_pool_is_accepted(pool):
     assert claims["aud"] == pool["client_id"]
 
 
-def test_access_token_is_accepted_by_its_client_id(pool):
-    claims = pool["authorizer"].verify(pool["tokens"]["AccessToken"])
+def test_access_token_is_refused_where_the_method_has_no_scopes(pool):
+    # API Gateway: without authorization scopes the ID token is required.
+    with pytest.raises(Unauthorized, match="ID token"):
+        pool["authorizer"].verify(pool["tokens"]["AccessToken"])
+
+
+def test_access_token_is_accepted_by_its_client_id_for_a_scoped_method(pool):
+    claims = pool["authorizer"].verify(
+        pool["tokens"]["AccessToken"], scopes=("aws.cognito.signin.user.admin",)
+    )
 
     assert claims["token_use"] == "access"
     assert claims["client_id"] == pool["client_id"]
+
+
+def test_a_scoped_method_refuses_id_tokens_and_access_tokens_without_its_scope(
+    pool,
+):
+    with pytest.raises(Unauthorized, match="access token"):
+        pool["authorizer"].verify(pool["tokens"]["IdToken"], scopes=("orders/read",))
+    with pytest.raises(Unauthorized, match="access token"):
+        pool["authorizer"].verify(
+            pool["tokens"]["AccessToken"], scopes=("orders/read",)
+        )
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import boto3
+import jwt
 import pytest
 
 from switchyard_infra.templates import load_template
@@ -112,3 +113,30 @@ def test_unknown_parameters_are_refused_before_anything_is_created(aws_server):
         deploy_stack(SHARED, "s", {"Stag": "x"}, endpoint_url=aws_server)
     ddb = boto3.client("dynamodb", endpoint_url=aws_server)
     assert ddb.list_tables()["TableNames"] == []
+
+
+def test_web_client_id_tokens_carry_the_verified_email(shared, aws_server):
+    idp = boto3.client("cognito-idp", endpoint_url=aws_server)
+    pool, client = shared.outputs["UserPoolId"], shared.outputs["UserPoolClientId"]
+    idp.sign_up(
+        ClientId=client,
+        Username="ada@example.com",
+        Password="Passw0rd-x1",
+        UserAttributes=[{"Name": "email", "Value": "ada@example.com"}],
+    )
+    idp.admin_confirm_sign_up(UserPoolId=pool, Username="ada@example.com")
+    idp.admin_update_user_attributes(
+        UserPoolId=pool,
+        Username="ada@example.com",
+        UserAttributes=[{"Name": "email_verified", "Value": "true"}],
+    )
+
+    tokens = idp.initiate_auth(
+        ClientId=client,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ada@example.com", "PASSWORD": "Passw0rd-x1"},
+    )["AuthenticationResult"]
+
+    claims = jwt.decode(tokens["IdToken"], options={"verify_signature": False})
+    assert claims["email"] == "ada@example.com"
+    assert claims["email_verified"] in ("true", True)

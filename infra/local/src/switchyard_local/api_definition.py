@@ -71,6 +71,7 @@ def routes_from_template(
             props["HttpMethod"].upper(), path, integration, authorized
         )
         if route is not None:
+            route.scopes = tuple(resolver.resolve(props.get("AuthorizationScopes", [])))
             routes.append(route)
     return routes
 

@@ -30,6 +30,7 @@ from switchyard_local.templates import function_name
 
 logger = logging.getLogger(__name__)
 
+KINESIS_MAX_RECORD_BYTES = 1024 * 1024
 CORS_HEADERS = "Authorization,Content-Type,If-Match,If-None-Match,X-Amz-Date"
 _LAMBDA_URI = re.compile(r"functions/(?P<arn>arn:[^/]+)/invocations")
 
@@ -44,6 +45,7 @@ class Route:
     target: str = ""
     authorized: bool = False
     partition_key_field: str | None = None
+    scopes: tuple[str, ...] = ()
     status: int = 200
     response_headers: dict[str, str] = field(default_factory=dict)
     response_template: str | None = None
@@ -92,6 +94,13 @@ def routes_from_openapi(document: dict[str, Any]) -> list[Route]:
             authorized = any(name in cognito_schemes for s in security for name in s)
             route = _route_for(verb, path, integration, authorized)
             if route is not None:
+                route.scopes = tuple(
+                    scope
+                    for requirement in security
+                    for name, listed in requirement.items()
+                    if name in cognito_schemes
+                    for scope in listed or ()
+                )
                 routes.append(route)
     return routes
 
@@ -231,7 +240,7 @@ class ApiGateway:
                     return _json_response(500, {"message": "no authorizer"}, cors)
                 try:
                     claims = self.authorizer.verify(
-                        request.headers.get("Authorization")
+                        request.headers.get("Authorization"), route.scopes
                     )
                 except Unauthorized as exc:
                     logger.warning("401 for %s %s: %s", request.method, path, exc)
@@ -351,6 +360,11 @@ class ApiGateway:
         if route.partition_key_field:
             partition_key = document.get(route.partition_key_field)
         partition_key = str(partition_key or request_id)
+        # Kinesis refuses a record over 1 MiB with a 4xx, which the template's
+        # integration responses map to 400; moto does not enforce the limit.
+        if len(data) > KINESIS_MAX_RECORD_BYTES:
+            logger.warning("400 /events: body of %d bytes is over 1 MiB", len(data))
+            return _json_response(400, {"message": "the event was refused"}, cors)
         try:
             answer = self.kinesis.put_record(
                 StreamName=route.target or self.default_stream,
@@ -358,8 +372,13 @@ class ApiGateway:
                 PartitionKey=partition_key,
             )
         except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
             logger.error("PutRecord to %s: %s", route.target, exc)
-            return _json_response(500, {"message": "Internal server error"}, cors)
+            if 400 <= int(status) < 500:
+                return _json_response(400, {"message": "the event was refused"}, cors)
+            return _json_response(
+                502, {"message": "the events stream is unavailable"}, cors
+            )
         return self._mapped(route, answer, cors, request_id)
 
     def _mapped(

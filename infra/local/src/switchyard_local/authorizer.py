@@ -3,9 +3,11 @@
 The token's signature is checked against the pool's JWKS, which the moto
 server serves at ``<moto>/<pool id>/.well-known/jwks.json``, while the issuer
 is the AWS form ``https://cognito-idp.<region>.amazonaws.com/<pool id>``: the
-two are configured separately. RS256 only; ``token_use`` must be ``id`` or
-``access``; the client must be the pool's app client (``aud`` in an ID token,
-``client_id`` in an access token); expiry is checked with a small leeway.
+two are configured separately. RS256 only; the client must be the pool's app
+client (``aud`` in an ID token, ``client_id`` in an access token); expiry is
+checked with a small leeway. As API Gateway does, a method without
+authorization scopes takes only ID tokens, and a method with scopes takes
+only access tokens carrying one of them.
 
 Limitation: moto signs every pool's tokens with one key that ships inside
 moto, so anyone can forge them. This authorizer is for local use only.
@@ -54,8 +56,14 @@ class CognitoAuthorizer:
         self.client_ids = set(client_ids)
         self.leeway = leeway_seconds
 
-    def verify(self, authorization: str | None) -> dict[str, Any]:
-        """The token's claims; raises Unauthorized with the reason otherwise."""
+    def verify(
+        self, authorization: str | None, scopes: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """The token's claims; raises Unauthorized with the reason otherwise.
+
+        ``scopes`` are the method's authorization scopes: none means the ID
+        token is required; some means an access token with one of them.
+        """
         if not authorization:
             raise Unauthorized("no Authorization header")
         token = authorization
@@ -89,6 +97,14 @@ class CognitoAuthorizer:
             raise Unauthorized(f"token_use {token_use!r} is neither id nor access")
         if client not in self.client_ids:
             raise Unauthorized(f"token was issued to client {client!r}, not this API's")
+        if not scopes and token_use != "id":  # noqa: S105 - a claim, not a secret
+            raise Unauthorized("this method has no scopes: it takes the ID token")
+        if scopes:
+            granted = set(str(claims.get("scope", "")).split())
+            if token_use != "access" or not granted & set(scopes):  # noqa: S105
+                raise Unauthorized(
+                    f"this method needs an access token with one of {list(scopes)}"
+                )
         return claims
 
     @staticmethod

@@ -481,7 +481,15 @@ class LocalStack:
             Password=password,
             UserAttributes=[{"Name": "email", "Value": email}],
         )
-        idp.admin_confirm_sign_up(UserPoolId=self.outputs["UserPoolId"], Username=email)
+        pool = self.outputs["UserPoolId"]
+        idp.admin_confirm_sign_up(UserPoolId=pool, Username=email)
+        # As if the user had followed the e-mail's code: the user API stores
+        # the address (for the console's find-by-e-mail) only when verified.
+        idp.admin_update_user_attributes(
+            UserPoolId=pool,
+            Username=email,
+            UserAttributes=[{"Name": "email_verified", "Value": "true"}],
+        )
         answer = idp.initiate_auth(
             ClientId=client_id,
             AuthFlow="USER_PASSWORD_AUTH",

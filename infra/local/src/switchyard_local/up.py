@@ -98,7 +98,10 @@ def run() -> int:
     logs.write_text("", encoding="utf-8")
 
     stop = threading.Event()
+    # SIGINT too: a job started in the background by a non-interactive shell
+    # inherits SIGINT as ignored, and Ctrl-C (kill -INT) would do nothing.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
     _say("Starting Switchyard locally (moto as AWS, no Docker)...")
     started = time.monotonic()
