@@ -20,6 +20,9 @@ help:
 	@echo "make bench                benchmarks (ratios; never pass/fail)"
 	@echo "make build SERVICE=name   a reproducible Lambda zip for one service"
 	@echo "make deploy TARGET=name   deploy one target (see infra/README.md)"
+	@echo "make format               ruff format and ruff check --fix"
+	@echo "make lock                 re-resolve uv.lock after a pyproject.toml change"
+	@echo "make clean                remove .venv, .tools, dist and .build"
 
 bootstrap:
 	@scripts/bootstrap.sh
