@@ -2,7 +2,10 @@
 
 A worker stays warm between invocations, like a Lambda sandbox. A worker
 that runs past the function's timeout is killed with its process group and
-replaced; one that crashes is replaced on the next invocation. Each function
+replaced; one that crashes is replaced on the next invocation. As on Lambda,
+the timeout counts from the end of the worker's Init phase (its imports),
+which has a limit of its own (``INIT_LIMIT_S``): a slow cold start does not
+eat into the time the handler's context reports. Each function
 has a small pool of workers (its local concurrency), and every line a worker
 prints reaches the log sink prefixed with the function's name.
 """
@@ -31,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
 LogSink = Callable[[str, str], None]
+# Lambda's Init phase has its own limit, apart from the function timeout; an
+# Init that runs longer goes on within the invocation's timeout.
+INIT_LIMIT_S = 10.0
 
 
 def print_sink(name: str, line: str) -> None:
@@ -91,6 +97,8 @@ class Worker:
         os.close(write_fd)
         self._results: IO[bytes] = os.fdopen(read_fd, "rb")
         self._buffer = b""
+        self.ready = False
+        self.timed_out = False
         self._logs = threading.Thread(
             target=self._forward_logs, args=(sink,), daemon=True
         )
@@ -106,31 +114,69 @@ class Worker:
         return self.process.poll() is None
 
     def invoke(self, request: dict, timeout_s: float) -> dict | None:
-        """The worker's answer, or None when it timed out or died (then killed)."""
+        """The worker's answer, or None when it timed out or died (then killed).
+
+        The timeout counts from the end of the worker's Init phase (its
+        imports), which has a limit of its own, as on Lambda.
+        """
         assert self.process.stdin is not None
+        self.timed_out = False
         try:
             self.process.stdin.write(json.dumps(request).encode() + b"\n")
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
             self.kill()
             return None
-        deadline = time.monotonic() + timeout_s
+        try:
+            if not self.ready:
+                self._wait_ready(time.monotonic() + INIT_LIMIT_S)
+            answer = self._read_answer(time.monotonic() + timeout_s)
+        except EOFError:
+            self.kill()
+            return None
+        if answer is None:
+            self.timed_out = True
+            self.kill()
+        return answer
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Until the worker's Init phase ends, or ``deadline`` passes."""
+        while not self.ready:
+            line = self._read_line(deadline)
+            if line is None:
+                return
+            if json.loads(line).get("ready") is True:
+                self.ready = True
+
+    def _read_answer(self, deadline: float) -> dict | None:
+        """The next answer before ``deadline``, else None; raises EOFError
+        when the worker closed its end."""
+        while True:
+            line = self._read_line(deadline)
+            if line is None:
+                return None
+            message = json.loads(line)
+            if message.get("ready") is True and "ok" not in message:
+                # The end of an Init that ran past its own limit.
+                self.ready = True
+                continue
+            return message
+
+    def _read_line(self, deadline: float) -> bytes | None:
         fd = self._results.fileno()
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.kill()
                 return None
             ready, _, _ = select.select([fd], [], [], remaining)
             if not ready:
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:
-                self.kill()
-                return None
+                raise EOFError
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+        return line
 
     def kill(self) -> None:
         """Kill the worker's whole process group; safe to call twice."""
@@ -215,9 +261,8 @@ class LocalFunction:
             )
             duration_ms = (time.monotonic() - started) * 1000
         if answer is None:
-            timed_out = duration_ms >= self.spec.timeout * 1000
             self._discard(worker)
-            if timed_out:
+            if worker.timed_out:
                 message = f"Task timed out after {self.spec.timeout:.2f} seconds"
                 error_type = "Sandbox.Timedout"
             else:

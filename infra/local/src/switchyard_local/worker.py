@@ -70,6 +70,9 @@ def main() -> None:
         init_error = _error(exc, "Runtime.ImportModuleError")
         traceback.print_exc()
     sys.stdout.flush()
+    # The Init phase is over: the runner starts the invocation's clock now,
+    # as Lambda keeps Init apart from the function timeout.
+    results.write(json.dumps({"ready": True}) + "\n")
 
     for line in sys.stdin:
         request = json.loads(line)
