@@ -27,27 +27,37 @@ export function parseApiError(status, data, requestId = null) {
       Array.isArray(candidate),
     ) || [];
 
-  const fields = list.map((item) => ({
-    field: fieldName(item),
-    code: item.code || null,
-    message: sentence(item.message || item.detail || String(item.code || "invalid")),
-  }));
+  // Only what is text is shown: a body from a proxy or a newer API version
+  // may hold anything, and must still become words, never a page fault.
+  const fields = list
+    .filter((item) => typeof item === "string" || (item && typeof item === "object"))
+    .map((item) =>
+      typeof item === "string"
+        ? { field: null, code: null, message: sentence(item) }
+        : {
+            field: fieldName(item),
+            code: textOf(item.code),
+            message: sentence(
+              textOf(item.message) || textOf(item.detail) || textOf(item.code) || "invalid",
+            ),
+          },
+    );
   if (!list.length && fieldName(top)) {
     fields.push({
       field: fieldName(top),
-      code: top.code || null,
-      message: sentence(top.message || top.detail || "invalid"),
+      code: textOf(top.code),
+      message: sentence(textOf(top.message) || textOf(top.detail) || "invalid"),
     });
   }
 
   const message =
-    (typeof body.error === "string" && body.message) ||
-    top.message ||
-    body.message ||
+    (typeof body.error === "string" && textOf(body.message)) ||
+    textOf(top.message) ||
+    textOf(body.message) ||
     (typeof body.error === "string" ? body.error : null) ||
     STATUS_TEXT[status] ||
     `The server answered ${status}.`;
-  const code = top.code || (typeof body.error === "string" ? body.error : null);
+  const code = textOf(top.code) || (typeof body.error === "string" ? body.error : null);
   const wording =
     CODE_TEXT[code] ||
     (STATUS_TEXT[status] && status >= 500 ? STATUS_TEXT[status] : sentence(message));
@@ -66,6 +76,10 @@ export function parseApiError(status, data, requestId = null) {
     fields,
     requestId: requestId || top.request_id || body.request_id || body.requestId || null,
   });
+}
+
+function textOf(value) {
+  return typeof value === "string" && value.trim() ? value : null;
 }
 
 function sentence(text) {
@@ -139,12 +153,16 @@ export class UserApi {
   }
 
   async request(method, { body = undefined, etag = null } = {}) {
-    let response = await this.send(method, body, etag, await this.session.idToken());
+    const used = await this.session.idToken();
+    let response = await this.send(method, body, etag, used);
     if (response.status === 401) {
       // The token may have been revoked or expired in flight: one refresh,
-      // one retry; after that the session is over.
-      const fresh = await this.session.refresh();
-      response = await this.send(method, body, etag, fresh.idToken);
+      // one retry; after that the session is over. When another request
+      // has refreshed meanwhile, its new token is used, not refreshed again.
+      const current = this.session.currentIdToken();
+      const fresh =
+        current && current !== used ? current : (await this.session.refresh()).idToken;
+      response = await this.send(method, body, etag, fresh);
       if (response.status === 401) {
         this.session.clear();
         throw new SessionExpired();

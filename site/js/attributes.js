@@ -36,7 +36,9 @@ export function typeOf(value) {
   if (typeof value === "boolean") {
     return "boolean";
   }
-  if (value !== null && typeof value === "object") {
+  // null is shown as JSON ("null"), so it stays null and does not become "";
+  // text with line breaks too ("a\nb"): a one-line text field drops them.
+  if (value === null || typeof value === "object" || /[\r\n]/.test(value)) {
     return "json";
   }
   return "text";
@@ -77,8 +79,8 @@ export function parseValue(text, type) {
   if (type === "json") {
     try {
       const value = JSON.parse(trimmed, keepNumberText);
-      if (value === null || typeof value !== "object") {
-        return { error: 'Enter a list like ["a", "b"] or a map like {"key": "value"}.' };
+      if (typeof value === "number" || typeof value === "boolean") {
+        return { error: "For a number or yes/no, pick that type instead of JSON." };
       }
       return { value };
     } catch {
@@ -91,54 +93,79 @@ export function parseValue(text, type) {
 }
 
 export function sameValue(a, b) {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+  return canonical(a) === canonical(b);
 }
 
+// One text per value, equal exactly when the values are: keys sorted, each
+// number written from its digits (never through a double, which would make
+// two 23-digit numbers that differ in the last digit look the same).
 function canonical(value) {
   if (isExactNumber(value)) {
-    return Number(JSON.stringify(value));
+    return numberKey(JSON.stringify(value));
+  }
+  if (typeof value === "number") {
+    return numberKey(String(value));
   }
   if (Array.isArray(value)) {
-    return value.map(canonical);
+    return `[${value.map(canonical).join(",")}]`;
   }
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, canonical(value[key])]),
-    );
+    const entries = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`);
+    return `{${entries.join(",")}}`;
   }
-  return value;
+  return JSON.stringify(value === undefined ? null : value);
+}
+
+// A number's text as sign, significant digits and the position of the
+// decimal point: 30.40, 30.4 and 3.04e1 all give "0.304e2".
+export function numberKey(text) {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!match) {
+    return text;
+  }
+  const [, sign, whole, fraction = "", exponent = "0"] = match;
+  const all = whole + fraction;
+  const leading = all.length - all.replace(/^0+/, "").length;
+  const digits = all.slice(leading).replace(/0+$/, "");
+  if (!digits) {
+    return "0";
+  }
+  const point = whole.length + Number(exponent) - leading;
+  return `${sign}0.${digits}e${point}`;
 }
 
 // The PATCH body for going from `base` to `edited`: changed and new
-// attributes with their value, removed ones as null.
+// attributes with their value, removed ones as null. Built through a Map and
+// Object.fromEntries, so names such as "constructor" or "__proto__" are
+// plain attributes, never an object's inherited properties.
 export function changesBetween(base, edited) {
-  const changes = {};
+  const changes = new Map();
   for (const [name, value] of Object.entries(edited)) {
-    if (!(name in base) || !sameValue(base[name], value)) {
-      changes[name] = value;
+    if (!Object.hasOwn(base, name) || !sameValue(base[name], value)) {
+      changes.set(name, value);
     }
   }
   for (const name of Object.keys(base)) {
-    if (!(name in edited)) {
-      changes[name] = null;
+    if (!Object.hasOwn(edited, name)) {
+      changes.set(name, null);
     }
   }
-  return changes;
+  return Object.fromEntries(changes);
 }
 
 // Puts the person's own changes (made from `base`) on top of `latest`, the
 // version someone else saved meanwhile. Their changes win only for the
 // attributes they touched.
 export function applyChanges(latest, changes) {
-  const result = { ...latest };
+  const result = new Map(Object.entries(latest));
   for (const [name, value] of Object.entries(changes)) {
     if (value === null) {
-      delete result[name];
+      result.delete(name);
     } else {
-      result[name] = value;
+      result.set(name, value);
     }
   }
-  return result;
+  return Object.fromEntries(result);
 }

@@ -5,12 +5,35 @@
 const SERVICE = "AWSCognitoIdentityProviderService";
 
 export class CognitoError extends Error {
-  constructor(code, message, field = null) {
+  // status: the HTTP status of the answer, 0 when there was none.
+  constructor(code, message, field = null, status = 0) {
     super(message);
     this.code = code;
     this.field = field;
+    this.status = status;
+  }
+
+  // Throttling, a fault of the service or no answer at all: worth trying
+  // again later, and no sign that the credentials are bad.
+  get transient() {
+    return (
+      this.code === "NetworkError" ||
+      TRANSIENT_CODES.has(this.code) ||
+      this.status === 429 ||
+      this.status >= 500
+    );
   }
 }
+
+const TRANSIENT_CODES = new Set([
+  "TooManyRequestsException",
+  "LimitExceededException",
+  "InternalErrorException",
+  "ServiceUnavailable",
+  "ThrottlingException",
+  "temporarily_unavailable",
+  "server_error",
+]);
 
 // What each Cognito error means to the person at the keyboard, and which
 // form field caused it. Cognito's own messages are kept for the rest.
@@ -34,10 +57,15 @@ const EXPLAINED = {
   InvalidParameterException: [null, null],
 };
 
-function explain(type, message) {
+function explain(type, message, status) {
   const code = (type || "UnknownError").split("#").pop();
   const [field, text] = EXPLAINED[code] || [null, null];
-  return new CognitoError(code, text || message || `Sign-in service error (${code}).`, field);
+  return new CognitoError(
+    code,
+    text || message || `Sign-in service error (${code}).`,
+    field,
+    status,
+  );
 }
 
 export class CognitoClient {
@@ -76,7 +104,7 @@ export class CognitoClient {
     }
     if (!response.ok) {
       const type = data.__type || response.headers.get("x-amzn-ErrorType");
-      throw explain(type, data.message || data.Message);
+      throw explain(type, data.message || data.Message, response.status);
     }
     return data;
   }

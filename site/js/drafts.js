@@ -2,6 +2,8 @@
 // mid-edit sends the user to sign in without losing them. A draft belongs to
 // one user (the token's sub) and is offered back only to that user.
 
+import { keepNumberText } from "./attributes.js";
+
 const PREFIX = "switchyard.draft.";
 
 export function saveDraft(sub, draft, storage = sessionStorage) {
@@ -20,7 +22,11 @@ export function loadDraft(sub, storage = sessionStorage) {
     return null;
   }
   try {
-    return JSON.parse(text);
+    // The baseline keeps its numbers exact, like the API's answer did; the
+    // draft's own fields (savedAt) stay plain numbers.
+    const draft = JSON.parse(text);
+    draft.baseline = JSON.parse(text, keepNumberText).baseline;
+    return draft;
   } catch {
     storage.removeItem(PREFIX + sub);
     return null;

@@ -42,12 +42,17 @@ export function newId() {
 // A random id for this browser tab, so events of one visit can be grouped
 // without identifying the person.
 function tabId() {
-  let id = sessionStorage.getItem(TAB_KEY);
-  if (!id) {
-    id = newId();
-    sessionStorage.setItem(TAB_KEY, id);
+  try {
+    let id = sessionStorage.getItem(TAB_KEY);
+    if (!id) {
+      id = newId();
+      sessionStorage.setItem(TAB_KEY, id);
+    }
+    return id;
+  } catch {
+    // Storage refused (full, or blocked): an id for this page only.
+    return newId();
   }
-  return id;
 }
 
 export class EventSender {
@@ -58,6 +63,9 @@ export class EventSender {
     this.queue = [];
     this.timer = null;
     this.tab = tabId();
+    // The token /events last answered 401 to: events wait for another one
+    // rather than being sent again and again with it.
+    this.refusedToken = null;
   }
 
   record(type, details = {}) {
@@ -88,7 +96,7 @@ export class EventSender {
     // Read synchronously: flush also runs in pagehide, where an awaited
     // refresh would be too late.
     const token = this.session.currentIdToken();
-    if (!token) {
+    if (!token || token === this.refusedToken) {
       this.park(batch);
       return;
     }
@@ -103,13 +111,17 @@ export class EventSender {
       return;
     }
     const parked = [...this.unpark(), ...events].slice(-MAX_PARKED);
-    sessionStorage.setItem(PARKED_KEY, JSON.stringify(parked));
+    try {
+      sessionStorage.setItem(PARKED_KEY, JSON.stringify(parked));
+    } catch {
+      // Storage is full or blocked: these events are dropped (best effort).
+    }
   }
 
   unpark() {
-    const text = sessionStorage.getItem(PARKED_KEY);
-    sessionStorage.removeItem(PARKED_KEY);
     try {
+      const text = sessionStorage.getItem(PARKED_KEY);
+      sessionStorage.removeItem(PARKED_KEY);
       const parked = JSON.parse(text || "[]");
       return Array.isArray(parked) ? parked : [];
     } catch {
@@ -123,18 +135,27 @@ export class EventSender {
         setTimeout(() => this.send(event, token, retriesLeft - 1), FLUSH_DELAY_MS);
       }
     };
-    this.fetch(this.url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: token },
-      body: JSON.stringify(event),
-      // keepalive bodies share 64 KiB per page; one event is a few hundred
-      // bytes.
-      keepalive: true,
-      credentials: "omit",
-    })
+    let sending;
+    try {
+      // Called synchronously: in pagehide a later start would be too late.
+      sending = this.fetch(this.url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: token },
+        body: JSON.stringify(event),
+        // keepalive bodies share 64 KiB per page; one event is a few hundred
+        // bytes.
+        keepalive: true,
+        credentials: "omit",
+      });
+    } catch {
+      retry();
+      return;
+    }
+    Promise.resolve(sending)
       .then((response) => {
         if (response.status === 401) {
           // The token ended in flight: keep the event for the next session.
+          this.refusedToken = token;
           const { sent_at: _sentAt, ...unsent } = event;
           this.park([unsent]);
         } else if (response.status >= 500 || response.status === 429) {

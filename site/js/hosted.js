@@ -52,19 +52,20 @@ export async function completeSignIn(config, search) {
   const pendingText = sessionStorage.getItem(PENDING_KEY);
   sessionStorage.removeItem(PENDING_KEY);
 
+  const pending = pendingText ? JSON.parse(pendingText) : null;
+  if (!pending || !params.get("state") || params.get("state") !== pending.state) {
+    // A state we did not send means this callback was not started by this tab
+    // (or is replayed): never exchange its code, and never show its words
+    // (an error_description in a forged link could say anything).
+    throw new CognitoError(
+      "StateMismatch",
+      "This sign-in link was not started from this browser tab. Please sign in again.",
+    );
+  }
   if (params.get("error")) {
     throw new CognitoError(
       params.get("error"),
       `Sign-in was not completed: ${params.get("error_description") || params.get("error")}.`,
-    );
-  }
-  const pending = pendingText ? JSON.parse(pendingText) : null;
-  if (!pending || !params.get("state") || params.get("state") !== pending.state) {
-    // A state we did not send means this callback was not started by this tab
-    // (or is replayed): never exchange its code.
-    throw new CognitoError(
-      "StateMismatch",
-      "This sign-in link was not started from this browser tab. Please sign in again.",
     );
   }
   if (!params.get("code")) {
@@ -122,9 +123,15 @@ async function tokenRequest(config, form) {
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
+    const busy = response.status === 429 || response.status >= 500;
     throw new CognitoError(
       data.error || "TokenError",
-      `Sign-in could not be completed (${data.error || response.status}). Please sign in again.`,
+      busy
+        ? "The sign-in service is busy. Try again in a moment."
+        : `Sign-in could not be completed (${data.error || response.status}). ` +
+            "Please sign in again.",
+      null,
+      response.status,
     );
   }
   return {

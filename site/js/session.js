@@ -117,7 +117,8 @@ export class Session {
       this.save(fresh);
       return fresh;
     } catch (error) {
-      if (error.code === "NetworkError") {
+      if (error.code === "NetworkError" || error.transient) {
+        // Unreachable, throttled or failing: the session may well be fine.
         throw error;
       }
       // The refresh token was revoked or has expired: the session is over.

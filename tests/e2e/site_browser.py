@@ -79,7 +79,9 @@ class Browser:
         try:
             return WebDriverWait(self.driver, WAIT_SECONDS).until(condition)
         except TimeoutException as exc:
-            self.screenshot(f"timeout-{what.replace(' ', '-')[:40]}")
+            # "what" may be a path ("/profile.html"): keep it one file name.
+            name = "".join(c if c.isalnum() or c in ".-" else "-" for c in what)
+            self.screenshot(f"timeout-{name[:40]}")
             raise AssertionError(
                 f"timed out waiting for {what} on {self.driver.current_url}; "
                 f"console: {self.console()}"

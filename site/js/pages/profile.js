@@ -30,6 +30,9 @@ const state = {
   latest: null,
   clean: "[]",
   rowCount: 0,
+  // False until the form shows the profile (and any draft): before that the
+  // empty form says nothing about the edits, and must not replace a draft.
+  loaded: false,
 };
 
 let api;
@@ -86,6 +89,7 @@ async function main() {
   }
   $("profile-loading").hidden = true;
   form.removeAttribute("aria-busy");
+  state.loaded = true;
   // The controls wait for the profile: an edit made before it arrived would
   // be thrown away by the first render.
   for (const id of ["add-attribute", "save-button", "discard-button", "delete-button"]) {
@@ -178,7 +182,8 @@ function isDirty() {
 // Reads the form into attributes, or marks every row that cannot be read.
 function readAttributes() {
   clearRowErrors();
-  const attributes = {};
+  // A Map, so a name like "constructor" or "__proto__" is just a name.
+  const attributes = new Map();
   let firstBad = null;
   for (const row of list.querySelectorAll(".attribute-row")) {
     const nameInput = row.querySelector(".attr-name");
@@ -192,15 +197,20 @@ function readAttributes() {
     let input = nameInput;
     if (!name) {
       problem = "Give this attribute a name.";
-    } else if (name in attributes) {
+    } else if (attributes.has(name)) {
       problem = `Another attribute is already called “${name}”. Names must be different.`;
     } else {
       const parsed = parseValue(valueInput.value, type);
       if (parsed.error) {
         problem = parsed.error;
         input = valueInput;
+      } else if (parsed.value === null && removesOnSave(name)) {
+        // A PATCH reads null as "remove this attribute": a null already
+        // saved can stay, a new one cannot be set that way.
+        problem = "null would remove this attribute when saved. Use “Remove” instead.";
+        input = valueInput;
       } else {
-        attributes[name] = parsed.value;
+        attributes.set(name, parsed.value);
       }
     }
     if (problem) {
@@ -217,7 +227,12 @@ function readAttributes() {
     );
     return null;
   }
-  return attributes;
+  return Object.fromEntries(attributes);
+}
+
+function removesOnSave(name) {
+  const base = state.baseline;
+  return base !== null && !(Object.hasOwn(base, name) && base[name] === null);
 }
 
 function rowError(row, message, input) {
@@ -246,6 +261,9 @@ function rowNamed(name) {
 // Drafts and the session -------------------------------------------------
 
 function rememberDraft() {
+  if (!state.loaded) {
+    return;
+  }
   if (isDirty()) {
     saveDraft(sub, { rows: snapshot(), baseline: state.baseline, etag: state.etag });
   } else {
