@@ -86,7 +86,12 @@ def test_every_log_line_carries_the_function_name(add_sample, runner, log_lines)
 
     runner.invoke("sample-echo", b"{}")
 
-    printed = [line for name, line in log_lines.lines if name == "sample-echo"]
+    # A reader thread forwards the worker's output: give it a moment.
+    deadline = time.monotonic() + 5
+    printed: list[str] = []
+    while time.monotonic() < deadline and "echo called" not in printed:
+        printed = [line for name, line in log_lines.lines if name == "sample-echo"]
+        time.sleep(0.05)
     assert "echo called" in printed
     assert any(line.startswith("START RequestId:") for line in printed)
 
