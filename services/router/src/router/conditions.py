@@ -15,7 +15,7 @@ value instead of trying every rule.
 import ipaddress
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 # Index kinds. A condition with one of these can be found from the event's
 # value by a dictionary lookup; any other condition needs a full test.
@@ -97,12 +97,16 @@ class EqualsIgnoreCase(Condition):
 
 
 @dataclass(frozen=True)
-class Prefix(Condition):
+class _Affix(Condition):
+    """A text at one end of a string value, optionally ignoring case."""
+
     text: str = ""
     ignore_case: bool = False
+    # (exact kind, ignore-case kind) of the index, set by each subclass.
+    kinds: ClassVar[tuple[str, str]] = ("", "")
 
     def __post_init__(self) -> None:
-        kind = PREFIX_IGNORE_CASE if self.ignore_case else PREFIX
+        kind = self.kinds[1] if self.ignore_case else self.kinds[0]
         text = self.text.casefold() if self.ignore_case else self.text
         object.__setattr__(self, "index_kind", kind)
         object.__setattr__(self, "index_value", text)
@@ -113,26 +117,25 @@ class Prefix(Condition):
             return False
         if self.ignore_case:
             value = value.casefold()
+        return self.at_end(value)
+
+    def at_end(self, value: str) -> bool:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Prefix(_Affix):
+    kinds: ClassVar[tuple[str, str]] = (PREFIX, PREFIX_IGNORE_CASE)
+
+    def at_end(self, value: str) -> bool:
         return value.startswith(self.index_value)
 
 
 @dataclass(frozen=True)
-class Suffix(Condition):
-    text: str = ""
-    ignore_case: bool = False
+class Suffix(_Affix):
+    kinds: ClassVar[tuple[str, str]] = (SUFFIX, SUFFIX_IGNORE_CASE)
 
-    def __post_init__(self) -> None:
-        kind = SUFFIX_IGNORE_CASE if self.ignore_case else SUFFIX
-        text = self.text.casefold() if self.ignore_case else self.text
-        object.__setattr__(self, "index_kind", kind)
-        object.__setattr__(self, "index_value", text)
-        object.__setattr__(self, "index_decides", True)
-
-    def test(self, value: Any) -> bool:
-        if not isinstance(value, str):
-            return False
-        if self.ignore_case:
-            value = value.casefold()
+    def at_end(self, value: str) -> bool:
         return value.endswith(self.index_value)
 
 
