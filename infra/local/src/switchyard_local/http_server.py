@@ -1,6 +1,7 @@
 """A WSGI application served on a loopback port from a background thread."""
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -8,6 +9,10 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from switchyard_local.moto_server import free_port
+
+
+class LoopbackServerError(OSError):
+    """A local server could not listen on its port."""
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -27,13 +32,28 @@ class LoopbackServer:
     ) -> None:
         self.name = name
         self.port = port or free_port()
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1",
-            self.port,
-            app,
-            threaded=True,
-            request_handler=_QuietHandler,
-        )
+        # Bound here rather than by werkzeug, which answers a taken port with
+        # sys.exit(1): a caller gets an error it can catch, naming the server.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(128)
+        except OSError as exc:
+            listener.close()
+            raise LoopbackServerError(
+                f"{name} cannot listen on 127.0.0.1:{self.port}: {exc.strerror}"
+            ) from exc
+        with listener:
+            # werkzeug serves a duplicate of the descriptor.
+            self._server: BaseWSGIServer = make_server(
+                "127.0.0.1",
+                self.port,
+                app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                fd=listener.fileno(),
+            )
         # A short poll interval keeps stop() quick; the cost is negligible.
         self._thread = threading.Thread(
             target=self._server.serve_forever,

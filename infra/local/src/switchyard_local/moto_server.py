@@ -6,12 +6,14 @@ and lets a stop be a real stop. It binds 127.0.0.1 only: moto's own default is
 """
 
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from types import TracebackType
 
 from switchyard_local.process_group import stop_process_group
@@ -30,8 +32,47 @@ class MotoServerError(RuntimeError):
     """The moto server could not be started or did not answer."""
 
 
+# Where free_port looks first: below the kernel's ephemeral range, so an
+# outgoing connection (boto3 to moto, workers to the Invoke API) cannot take
+# the port between choosing it and binding it.
+LOWEST_FREE_PORT = 20000
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def ephemeral_port_range() -> tuple[int, int]:
+    """The range the kernel gives outgoing connections and port 0 binds."""
+    try:
+        low, high = EPHEMERAL_RANGE_FILE.read_text(encoding="ascii").split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default, and close to other systems'
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that nothing listens on right now."""
+    """A TCP port that nothing listens on now, and that stays free until used.
+
+    A port from binding port 0 is one of the kernel's ephemeral ports, and
+    the next outgoing connection may take it before the caller binds it (a
+    server then fails with "address in use"). So the port is chosen at
+    random below the ephemeral range, where only listeners live; port 0 is
+    the fallback when that range is too small or full.
+    """
+    ephemeral_low, _ = ephemeral_port_range()
+    if ephemeral_low - LOWEST_FREE_PORT >= 1000:
+        chooser = random.SystemRandom()
+        for _ in range(64):
+            port = chooser.randrange(LOWEST_FREE_PORT, ephemeral_low)
+            if _bindable(host, port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
