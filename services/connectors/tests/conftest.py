@@ -25,6 +25,7 @@ from connectors.payloads import EventLoader
 from connectors.settings import Settings
 from connectors.webhook import WebhookConnector
 from switchyard_contracts import Delivery, DeliveryBatch, FailureRecord
+from switchyard_local.moto_server import free_port
 
 _deserializer = TypeDeserializer()
 DATA_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data"
@@ -207,10 +208,12 @@ def hook() -> Iterator[HookServer]:
 
 @pytest.fixture
 def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, below the ephemeral range.
+
+    An ephemeral port could be the one the kernel gives the connector's own
+    connection, which then connects to itself instead of being refused.
+    """
+    return free_port()
 
 
 @dataclass
