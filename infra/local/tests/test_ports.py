@@ -64,4 +64,9 @@ def test_a_stopped_server_releases_its_port():
     port = server.port
     server.stop()
     again = LoopbackServer(_hello, "probe", port).start()
-    again.stop()
+    try:
+        with urllib.request.urlopen(f"{again.url}/", timeout=5) as answer:
+            assert answer.read() == b"hello"
+    finally:
+        again.stop()
+    assert again.port == port
