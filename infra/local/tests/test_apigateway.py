@@ -215,3 +215,65 @@ def test_a_scoped_method_hands_its_scopes_to_the_authorizer():
 
     scopes = {route.method: route.scopes for route in routes}
     assert scopes == {"GET": ("orders/read",), "POST": ()}
+
+
+@pytest.mark.unit
+def test_both_api_forms_read_the_same_kinesis_integration():
+    template = (
+        '{"StreamName": "switchyard-test-events", '
+        '"Data": "$util.base64Encode($input.body)", '
+        '"PartitionKey": "$input.path(\'$.id\')"}'
+    )
+    uri = "arn:aws:apigateway:us-east-1:kinesis:action/PutRecord"
+    (from_openapi,) = routes_from_openapi(
+        {
+            "paths": {
+                "/events": {
+                    "post": {
+                        "x-amazon-apigateway-integration": {
+                            "type": "aws",
+                            "uri": uri,
+                            "requestTemplates": {"application/json": template},
+                        }
+                    }
+                }
+            }
+        }
+    )
+    (from_methods,) = routes_from_template(
+        {
+            "Resources": {
+                "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {}},
+                "Events": {
+                    "Type": "AWS::ApiGateway::Resource",
+                    "Properties": {
+                        "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                        "PathPart": "events",
+                        "RestApiId": {"Ref": "Api"},
+                    },
+                },
+                "PostEvents": {
+                    "Type": "AWS::ApiGateway::Method",
+                    "Properties": {
+                        "HttpMethod": "POST",
+                        "ResourceId": {"Ref": "Events"},
+                        "RestApiId": {"Ref": "Api"},
+                        "AuthorizationType": "NONE",
+                        "Integration": {
+                            "Type": "AWS",
+                            "Uri": uri,
+                            "RequestTemplates": {"application/json": template},
+                        },
+                    },
+                },
+            }
+        },
+        {},
+        {},
+        "switchyard-test-api",
+    )
+
+    for route in (from_openapi, from_methods):
+        assert (route.method, route.path, route.kind) == ("POST", "/events", "kinesis")
+        assert route.target == "switchyard-test-events"
+        assert route.partition_key_field == "id"

@@ -7,20 +7,15 @@ Integrations understood: ``AWS_PROXY`` to a Lambda function, ``AWS`` to
 Kinesis ``PutRecord``, and ``MOCK`` (CORS preflight answers).
 """
 
-import json
 import re
 from typing import Any
 
-from switchyard_local.apigateway import Route, routes_from_openapi
+from switchyard_local.apigateway import Route, kinesis_target, routes_from_openapi
 from switchyard_local.errors import TemplateError
 from switchyard_local.moto_server import ACCOUNT_ID
 from switchyard_local.templates import Resolver, function_name
 
 _LAMBDA_URI = re.compile(r"functions/(?P<arn>arn:[^/]+)/invocations")
-_STREAM = re.compile(r'"StreamName"\s*:\s*"([A-Za-z0-9_.-]+)"')
-_KEY_FIELD = re.compile(
-    r"\"PartitionKey\"\s*:\s*\"\$input\.path\('\$\.([A-Za-z0-9_]+)'\)"
-)
 
 
 def _header_value(value: Any) -> str:
@@ -110,18 +105,14 @@ def _method_route(
     template = (first.get("ResponseTemplates") or {}).get("application/json")
     status = int(first.get("StatusCode", 200))
     if kind == "AWS" and ":kinesis:action/PutRecord" in uri:
-        request_template = json.dumps(integration.get("RequestTemplates") or {})
-        request_template = json.loads(request_template)
-        text = str(next(iter(request_template.values()), ""))
-        stream = _STREAM.search(text)
-        key = _KEY_FIELD.search(text)
+        stream, key_field = kinesis_target(integration.get("RequestTemplates"))
         return Route(
             method,
             path,
             "kinesis",
-            stream.group(1) if stream else "",
+            stream,
             authorized,
-            key.group(1) if key else None,
+            key_field,
             status=status,
             response_headers=headers,
             response_template=template,

@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 KINESIS_MAX_RECORD_BYTES = 1024 * 1024
 CORS_HEADERS = "Authorization,Content-Type,If-Match,If-None-Match,X-Amz-Date"
 _LAMBDA_URI = re.compile(r"functions/(?P<arn>arn:[^/]+)/invocations")
+_STREAM = re.compile(r'"StreamName"\s*:\s*"([A-Za-z0-9_.-]+)"')
+_KEY_FIELD = re.compile(
+    r"\"PartitionKey\"\s*:\s*\"\$input\.path\('\$\.([A-Za-z0-9_]+)'\)"
+)
 
 
 @dataclass
@@ -118,23 +122,23 @@ def _route_for(
             return None
         return Route(method, path, "lambda", function_name(found["arn"]), authorized)
     if kind == "aws" and "kinesis" in uri:
-        templates = integration.get("requestTemplates") or {}
-        text = json.dumps(templates)
-        stream = re.search(r"StreamName[^:]*:\s*\\?\"([A-Za-z0-9_.-]+)", text)
-        key = re.search(
-            r"PartitionKey[^$]*\$input\.path\(\\?'\$\.([A-Za-z0-9_]+)", text
-        )
-        return Route(
-            method,
-            path,
-            "kinesis",
-            stream.group(1) if stream else "",
-            authorized,
-            key.group(1) if key else None,
-        )
+        stream, key_field = kinesis_target(integration.get("requestTemplates"))
+        return Route(method, path, "kinesis", stream, authorized, key_field)
     if kind == "mock":
         return Route(method, path, "mock", "", authorized)
     return None
+
+
+def kinesis_target(request_templates: Any) -> tuple[str, str | None]:
+    """A Kinesis integration's stream and the body field that is its key.
+
+    Both come from the request templates; the field is None when the key is
+    something else (the request id, as in ``api.yaml``).
+    """
+    text = "\n".join(str(t) for t in (request_templates or {}).values())
+    stream = _STREAM.search(text)
+    key = _KEY_FIELD.search(text)
+    return (stream.group(1) if stream else "", key.group(1) if key else None)
 
 
 def default_routes(stage: str, stream_name: str) -> list[Route]:
