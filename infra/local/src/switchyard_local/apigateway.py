@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from werkzeug.wrappers import Request, Response
 
 from switchyard_local.authorizer import CognitoAuthorizer, Unauthorized
 from switchyard_local.errors import LocalRuntimeError
-from switchyard_local.moto_server import ACCOUNT_ID, REGION
+from switchyard_local.moto_server import ACCOUNT_ID, local_client
 from switchyard_local.runner import FunctionRunner
 from switchyard_local.templates import function_name
 
@@ -183,13 +182,7 @@ class ApiGateway:
         self.allowed_origins = set(allowed_origins)
         self.default_stream = default_stream
         self.api_id = "local" + uuid.uuid4().hex[:5]
-        self.kinesis = boto3.client(
-            "kinesis",
-            endpoint_url=moto_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto only
-        )
+        self.kinesis = local_client("kinesis", moto_url)
 
     def __call__(self, environ, start_response):
         request = Request(environ)

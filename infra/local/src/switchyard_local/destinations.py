@@ -10,11 +10,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from switchyard_local.errors import LocalRuntimeError
-from switchyard_local.moto_server import REGION
+from switchyard_local.moto_server import local_client
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +76,7 @@ class Destinations:
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service,
-                endpoint_url=self.moto_url,
-                region_name=REGION,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",  # noqa: S106 - moto only
-            )
+            self._clients[service] = local_client(service, self.moto_url)
         return self._clients[service]
 
     def send(self, arn: str, record: dict[str, Any]) -> None:

@@ -24,12 +24,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from switchyard_local.destinations import Destinations, aws_timestamp
 from switchyard_local.errors import LocalRuntimeError
-from switchyard_local.moto_server import REGION
+from switchyard_local.moto_server import REGION, local_client
 from switchyard_local.runner import FunctionRunner, InvokeResult
 from switchyard_local.templates import EventSourceMappingSpec
 
@@ -79,13 +78,7 @@ class KinesisPoller:
         self.enabled = str(props.get("Enabled", True)).lower() not in ("false", "0")
         self.poll_interval = poll_interval
         self.retry_delay = retry_delay
-        self.kinesis = boto3.client(
-            "kinesis",
-            endpoint_url=moto_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto only
-        )
+        self.kinesis = local_client("kinesis", moto_url)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._caught_up: dict[str, bool] = {}

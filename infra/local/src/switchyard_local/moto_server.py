@@ -15,6 +15,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import boto3
 
 from switchyard_local.process_group import stop_process_group
 
@@ -26,6 +29,17 @@ FAKE_CREDENTIALS = {
 }
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
+
+
+def local_client(service: str, endpoint_url: str) -> Any:
+    """A boto3 client of the local AWS at endpoint_url, with the fake keys."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 class MotoServerError(RuntimeError):

@@ -15,11 +15,10 @@ import threading
 import time
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from switchyard_local.errors import LocalRuntimeError
-from switchyard_local.moto_server import REGION
+from switchyard_local.moto_server import REGION, local_client
 from switchyard_local.runner import FunctionRunner, InvokeResult
 from switchyard_local.templates import EventSourceMappingSpec
 
@@ -63,13 +62,7 @@ class SqsPoller:
         )
         self.enabled = str(props.get("Enabled", True)).lower() not in ("false", "0")
         self.wait_seconds = wait_seconds
-        self.sqs = boto3.client(
-            "sqs",
-            endpoint_url=moto_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto only
-        )
+        self.sqs = local_client("sqs", moto_url)
         self.queue_url = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

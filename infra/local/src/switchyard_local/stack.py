@@ -19,8 +19,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import boto3
-
 from switchyard_local.api_definition import routes_from_template
 from switchyard_local.apigateway import ApiGateway, Route, default_routes
 from switchyard_local.async_invoke import AsyncInvoker
@@ -37,6 +35,7 @@ from switchyard_local.moto_server import (
     MotoServer,
     aws_environment,
     free_port,
+    local_client,
 )
 from switchyard_local.packages import built_path, package_path
 from switchyard_local.runner import FunctionRunner, LogSink, print_sink
@@ -463,13 +462,7 @@ class LocalStack:
     def client(self, service: str) -> Any:
         """A boto3 client of the local AWS (Lambda: the local Invoke API)."""
         endpoint = self.lambda_url if service == "lambda" else self.moto_url
-        return boto3.client(
-            service,
-            endpoint_url=endpoint,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto only
-        )
+        return local_client(service, endpoint)
 
     def create_user(self, email: str, password: str) -> dict[str, Any]:
         """Sign up, confirm as an admin and sign in; the AuthenticationResult."""
