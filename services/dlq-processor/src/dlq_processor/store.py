@@ -202,23 +202,10 @@ class FailureStore:
             f"attribute_not_exists({update.name(KEY)}) OR NOT "
             f"contains({update.name('sqs_message_ids')}, {update.value(message_id)})"
         )
-        try:
-            response = self.client.update_item(
-                TableName=self.table_name,
-                Key={KEY: serialize(record_id)},
-                ConditionExpression=condition,
-                ReturnValues="ALL_OLD",
-                **update.request(),
-            )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return WriteOutcome.DUPLICATE
-            raise self._storage_error("UpdateItem", record_id, exc) from exc
-        except BotoCoreError as exc:
-            raise self._storage_error("UpdateItem", record_id, exc) from exc
-        return (
-            WriteOutcome.UPDATED if response.get("Attributes") else WriteOutcome.CREATED
-        )
+        old = self._conditional_update(record_id, update, condition, "ALL_OLD")
+        if old is None:
+            return WriteOutcome.DUPLICATE
+        return WriteOutcome.UPDATED if old else WriteOutcome.CREATED
 
     def _event_fields(
         self, record_id: str, event: dict[str, Any] | None
@@ -480,24 +467,13 @@ class FailureStore:
             f"{attempts} = {update.value(expected_attempts)}) AND "
             f"(attribute_not_exists({lease}) OR {lease} < {update.value(now)})"
         )
-        try:
-            response = self.client.update_item(
-                TableName=self.table_name,
-                Key={KEY: serialize(record_id)},
-                ConditionExpression=condition,
-                ReturnValues="ALL_NEW",
-                **update.request(),
+        claimed = self._conditional_update(record_id, update, condition, "ALL_NEW")
+        if claimed is None:
+            raise ClaimRefused(
+                f"record {record_id} changed since it was read, is not "
+                "parked or redriven, or has a redrive under way"
             )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                raise ClaimRefused(
-                    f"record {record_id} changed since it was read, is not "
-                    "parked or redriven, or has a redrive under way"
-                ) from exc
-            raise self._storage_error("UpdateItem", record_id, exc) from exc
-        except BotoCoreError as exc:
-            raise self._storage_error("UpdateItem", record_id, exc) from exc
-        return deserialize_item(response["Attributes"])
+        return deserialize_item(claimed)
 
     def record_redrive(
         self,
@@ -547,23 +523,36 @@ class FailureStore:
         self, record_id: str, update: "_Update", condition: str | None = None
     ) -> dict[str, Any]:
         condition = condition or f"attribute_exists({update.name('status')})"
+        updated = self._conditional_update(record_id, update, condition, "ALL_NEW")
+        if updated is None:
+            raise RecordNotFound(
+                f"no failure record {record_id!r} in {self.table_name}"
+            )
+        return deserialize_item(updated)
+
+    def _conditional_update(
+        self, record_id: str, update: "_Update", condition: str, returns: str
+    ) -> dict[str, Any] | None:
+        """UpdateItem under a condition; None when the condition does not hold.
+
+        Otherwise the attributes that ``returns`` asks for (ALL_OLD of a new
+        item: empty). Any other failure is a StorageError.
+        """
         try:
             response = self.client.update_item(
                 TableName=self.table_name,
                 Key={KEY: serialize(record_id)},
                 ConditionExpression=condition,
-                ReturnValues="ALL_NEW",
+                ReturnValues=returns,
                 **update.request(),
             )
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
-                raise RecordNotFound(
-                    f"no failure record {record_id!r} in {self.table_name}"
-                ) from exc
+                return None
             raise self._storage_error("UpdateItem", record_id, exc) from exc
         except BotoCoreError as exc:
             raise self._storage_error("UpdateItem", record_id, exc) from exc
-        return deserialize_item(response["Attributes"])
+        return response.get("Attributes") or {}
 
     def _plan(
         self,
